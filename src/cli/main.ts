@@ -1,0 +1,84 @@
+/**
+ * The `recur` command line. Parses the command, runs it, and turns every failure into one clear
+ * line on stderr and a non-zero exit code: 2 for a wrong command line, 1 for anything else.
+ * A stack trace is printed only for a bug (an error that is not a RecurError), or with RECUR_DEBUG=1.
+ */
+import { createRequire } from 'node:module'
+import { RecurError } from '../errors.js'
+import { defineGroup, isCommand, parseCommandLine } from './args.js'
+import type { Io } from './common.js'
+import { evalCommand, runEval } from './eval.js'
+import { infoCommand, runInfo } from './info.js'
+import { plotCommand, runPlot } from './plot.js'
+import { runSample, sampleCommand } from './sample.js'
+import { runScore, scoreCommand } from './score.js'
+import { runTrain, trainCommand } from './train.js'
+
+const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
+
+export const program = defineGroup({
+  name: 'recur',
+  summary: 'Recurrent sequence models (RNN, GRU, LSTM): train, sample, evaluate and score',
+  version,
+  commands: [trainCommand, sampleCommand, evalCommand, scoreCommand, infoCommand, plotCommand],
+  examples: [
+    { command: 'recur train', description: 'train a character-level LSTM on Moby Dick (a few minutes)' },
+    { command: 'recur sample runs/moby-dick/model.recur', description: 'then generate text from it' },
+  ],
+})
+
+type Values = Record<string, string | number | boolean | undefined>
+
+/** Runs the command line `argv` (without `node recur`) and returns the exit code. */
+export async function main(argv: readonly string[], io: Partial<Io> = {}): Promise<number> {
+  const full: Io = {
+    out: io.out ?? process.stdout,
+    err: io.err ?? process.stderr,
+    env: io.env ?? process.env,
+    interrupted: io.interrupted ?? { value: false },
+  }
+  const onSignal = () => {
+    if (full.interrupted.value) process.exit(130) // a second Ctrl-C quits at once
+    full.interrupted.value = true
+    full.err.write('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit now)...\n')
+  }
+  const installHandlers = io.interrupted === undefined
+  if (installHandlers) {
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  }
+  try {
+    const line = parseCommandLine(program, argv, { width: full.out.columns ?? 80 })
+    if (line.kind === 'help') {
+      ;(line.requested ? full.out : full.err).write(line.text)
+      return line.requested ? 0 : 2
+    }
+    if (line.kind === 'version') {
+      full.out.write(line.text)
+      return 0
+    }
+    const values = line.values as Values
+    const positionals = line.positionals as Record<string, string | string[] | undefined>
+    if (isCommand(line, trainCommand)) return await runTrain(values, line.given, full)
+    if (isCommand(line, sampleCommand)) return await runSample(positionals['model'] as string, values, full)
+    if (isCommand(line, evalCommand)) return await runEval(positionals['model'] as string, values, full)
+    if (isCommand(line, scoreCommand)) return await runScore(positionals['model'] as string, positionals['text'] as string[], values, full)
+    if (isCommand(line, infoCommand)) return await runInfo(positionals['model'] as string | undefined, values, full)
+    if (isCommand(line, plotCommand)) return await runPlot(positionals['log'] as string, values, full)
+    throw new RecurError('OPTION', `command '${line.path.join(' ')}' is not implemented`)
+  } catch (error) {
+    if (error instanceof RecurError) {
+      full.err.write(`recur: error: ${error.message}\n`)
+      if (full.env['RECUR_DEBUG']) full.err.write(`${error.stack}\n`)
+      return error.code === 'OPTION' ? 2 : 1
+    }
+    full.err.write(`recur: internal error: ${error instanceof Error ? error.message : String(error)}\n`)
+    full.err.write(`${error instanceof Error ? error.stack : ''}\nThis is a bug in recur; please report it with the command you ran.\n`)
+    return 70
+  } finally {
+    if (installHandlers) {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    }
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * One table of language-model training settings, with a documented default per field. The library
+ * reads it through `resolveTrainConfig`, and the CLI builds the flags of `recur train` from it, so
+ * `--help`, the API defaults and the docs cannot disagree.
+ */
+import { RecurError } from './errors.js'
+
+interface Field {
+  readonly type: 'int' | 'number' | 'string' | 'enum' | 'boolean'
+  readonly values?: readonly string[]
+  readonly default: number | string | boolean
+  readonly min?: number
+  readonly max?: number
+  readonly description: string
+  readonly placeholder?: string
+}
+
+/** Every training setting: its type, default, bounds and a one-line description. */
+export const TRAIN_FIELDS = {
+  cell: { type: 'enum', values: ['rnn', 'gru', 'lstm'], default: 'lstm', description: 'Recurrent cell' },
+  layers: { type: 'int', default: 1, min: 1, max: 16, description: 'Stacked recurrent layers' },
+  hidden: { type: 'int', default: 64, min: 1, max: 8192, description: 'Hidden units per layer (H)' },
+  embedding: { type: 'int', default: -1, min: -1, max: 8192, description: 'Embedding width; 0 = one-hot input, -1 = 0 at char level, 128 at word level' },
+  reset: { type: 'enum', values: ['after', 'before'], default: 'after', description: "GRU reset gate: 'after' (PyTorch/cuDNN) or 'before' (the course note)" },
+  peephole: { type: 'boolean', default: false, description: 'LSTM peephole connections' },
+  dropout: { type: 'number', default: 0, min: 0, max: 0.95, description: 'Dropout between recurrent layers' },
+  level: { type: 'enum', values: ['char', 'word'], default: 'char', description: 'Tokens: characters or words' },
+  lowercase: { type: 'boolean', default: false, description: 'Lower-case the text (always on at word level unless --no-lowercase)' },
+  vocabSize: { type: 'int', default: 0, min: 0, description: 'Largest vocabulary, special tokens included (0 = no limit)' },
+  minCount: { type: 'int', default: 1, min: 1, description: 'Leave out tokens seen fewer times (they become <UNK>)' },
+  batch: { type: 'int', default: 16, min: 1, max: 65536, description: 'Parallel streams per step (B)' },
+  seqLength: { type: 'int', default: 64, min: 1, max: 100000, description: 'Tokens per window, the truncated-BPTT span (T)' },
+  steps: { type: 'int', default: 1000, min: 1, description: 'Training steps' },
+  lr: { type: 'number', default: 0.01, min: 0, description: 'Learning rate' },
+  optimizer: { type: 'enum', values: ['adam', 'adamw', 'sgd'], default: 'adam', description: 'Optimizer' },
+  weightDecay: { type: 'number', default: 0, min: 0, description: 'Weight decay (L2 for adam/sgd, decoupled for adamw)' },
+  schedule: { type: 'enum', values: ['constant', 'cosine', 'step'], default: 'cosine', description: 'Learning-rate schedule' },
+  warmup: { type: 'int', default: 0, min: 0, description: 'Linear warm-up steps' },
+  clip: { type: 'number', default: 5, min: 0, description: 'Clip gradients to this global norm (0 = off)' },
+  seed: { type: 'int', default: 1, min: 0, max: 4294967295, description: 'Random seed (weights, dropout, samples)' },
+  valFraction: { type: 'number', default: 0.1, min: 0, max: 0.5, description: 'Share of the corpus held out for validation (its end)' },
+  valEvery: { type: 'int', default: 200, min: 0, description: 'Validate every N steps (0 = only at the end)' },
+  valTokens: { type: 'int', default: 10000, min: 0, description: 'Validation tokens used during training (0 = all)' },
+  patience: { type: 'int', default: 0, min: 0, description: 'Early stopping: stop after N validations without improvement (0 = off)' },
+  sampleEvery: { type: 'int', default: 200, min: 0, description: 'Print a sample every N steps (0 = never)' },
+  checkpointEvery: { type: 'int', default: 250, min: 0, description: 'Save a checkpoint every N steps (0 = only at the end)' },
+} as const satisfies Record<string, Field>
+
+type FieldValue<F extends Field> = F['type'] extends 'enum' ? NonNullable<F['values']>[number] : F['type'] extends 'boolean' ? boolean : F['type'] extends 'string' ? string : number
+
+/** Language-model training settings. Every field's default is in TRAIN_FIELDS. */
+export type TrainConfig = { -readonly [K in keyof typeof TRAIN_FIELDS]: FieldValue<(typeof TRAIN_FIELDS)[K]> }
+
+/** The defaults, as a TrainConfig. */
+export function defaultTrainConfig(): TrainConfig {
+  return Object.fromEntries(Object.entries(TRAIN_FIELDS).map(([k, f]) => [k, f.default])) as TrainConfig
+}
+
+/** Fills in defaults and checks every value against its field. */
+export function resolveTrainConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
+  const config = { ...defaultTrainConfig(), ...partial } as Record<string, unknown>
+  for (const [name, f] of Object.entries(TRAIN_FIELDS) as [string, Field][]) {
+    const v = config[name]
+    const bad = (what: string) => new RecurError('OPTION', `config.${name}: expected ${what}, got ${JSON.stringify(v)}`)
+    if (f.type === 'enum' && !f.values!.includes(v as string)) throw bad(`one of ${f.values!.join(', ')}`)
+    if (f.type === 'boolean' && typeof v !== 'boolean') throw bad('true or false')
+    if (f.type === 'int' || f.type === 'number') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || (f.type === 'int' && !Number.isInteger(v))) throw bad(f.type === 'int' ? 'an integer' : 'a number')
+      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) throw bad(`a value in [${f.min ?? '-inf'}, ${f.max ?? 'inf'}]`)
+    }
+  }
+  for (const key of Object.keys(partial)) {
+    if (!(key in TRAIN_FIELDS)) throw new RecurError('OPTION', `unknown config field '${key}'`, `Known: ${Object.keys(TRAIN_FIELDS).join(', ')}`)
+  }
+  return config as TrainConfig
+}
+
+/** 'seqLength' -> 'seq-length': the CLI flag of a config field. */
+export function flagName(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)
+}
