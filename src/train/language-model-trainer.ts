@@ -7,6 +7,7 @@
  * After the last full window the streams start over from a zero state (a new epoch).
  */
 import type { State } from '../cells/recurrent.js'
+import { defaultTrainConfig } from '../config.js'
 import { RecurError } from '../errors.js'
 import type { BufferHandle } from '../kernels/types.js'
 import type { LanguageModel } from '../models/language-model.js'
@@ -97,13 +98,19 @@ export class LanguageModelTrainer {
   private readonly carried: State[]
   private readonly normSq: BufferHandle
 
-  constructor(model: LanguageModel, trainIds: Int32Array, options: TrainerOptions) {
+  /** Options left out take the defaults of TRAIN_FIELDS (src/config.ts). */
+  constructor(model: LanguageModel, trainIds: Int32Array, options: Partial<TrainerOptions> = {}) {
     this.model = model
-    this.options = options
-    this.streams = new TokenStreams(trainIds, options.batch, options.seqLength)
-    this.optimizer = new Optimizer(model.params, { kind: options.optimizer, lr: options.lr, weightDecay: options.weightDecay })
-    this.random = new Random(options.seed)
-    this.carried = model.zeroStates(options.batch)
+    const d = defaultTrainConfig()
+    this.options = {
+      batch: d.batch, seqLength: d.seqLength, steps: d.steps, lr: d.lr, optimizer: d.optimizer, weightDecay: d.weightDecay,
+      clip: d.clip, schedule: d.schedule, warmup: d.warmup, seed: d.seed, ...options,
+    }
+    const o = this.options
+    this.streams = new TokenStreams(trainIds, o.batch, o.seqLength)
+    this.optimizer = new Optimizer(model.params, { kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay })
+    this.random = new Random(o.seed)
+    this.carried = model.zeroStates(o.batch)
     this.normSq = model.kernels.alloc(1)
   }
 
