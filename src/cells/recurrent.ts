@@ -71,6 +71,10 @@ export class Workspace {
   readonly dc: [BufferHandle, BufferHandle]
   readonly scratch: BufferHandle
   readonly zeros: BufferHandle
+  /** Padding: the output gradient with held rows removed, and the gradients that skip held steps. */
+  readonly maskedOut: BufferHandle
+  readonly dHeld: BufferHandle
+  readonly dcHeld: BufferHandle
   /** Per-step views (index t for time-indexed buffers, slot for hs / cs). */
   readonly at: {
     xw: BufferHandle[]; hw: BufferHandle[]; hwCand: BufferHandle[]; gates: BufferHandle[]; hs: BufferHandle[]
@@ -78,6 +82,9 @@ export class Workspace {
   }
   /** The input of the last forward (kept for dW_ih), and cached per-step views of output grads. */
   xs: BufferHandle | null = null
+  /** The padding mask (T,B) of the last forward, or null, and its per-step (B) views. */
+  mask: BufferHandle[] | null = null
+  maskViews: { buf: BufferHandle; views: BufferHandle[] } | null = null
   dysViews: { buf: BufferHandle; views: BufferHandle[] } | null = null
   forwardDone = false
 
@@ -99,6 +106,9 @@ export class Workspace {
     this.dc = [k.alloc(B * H), k.alloc(B * H)]
     this.scratch = k.alloc(B * H)
     this.zeros = k.alloc(B * H)
+    this.maskedOut = k.alloc(B * H)
+    this.dHeld = k.alloc(B * H)
+    this.dcHeld = k.alloc(B * H)
     const steps = (buf: BufferHandle | null, count: number, size: number, offset = 0, length = size) =>
       buf === null ? [] : Array.from({ length: count }, (_, i) => k.view(buf, i * size + offset, length))
     const GH = G * H
@@ -237,9 +247,11 @@ export abstract class RecurrentCell {
 
   /**
    * Runs the whole sequence. xs (T,B,X) floats, or (T,B) i32 ids for a lookup input; init (B,H)
-   * states or null for zeros. Returns the outputs (T,B,H) and the final state, as views of `ws`.
+   * states or null for zeros; mask (T,B) of 1s (real tokens) and 0s (padding) or null: a padded
+   * step keeps the state it received, so padding changes neither outputs at real steps, final
+   * states nor gradients. Returns the outputs (T,B,H) and the final state, as views of `ws`.
    */
-  forward(k: Kernels, ws: Workspace, xs: BufferHandle, init: State | null): { ys: BufferHandle; final: State } {
+  forward(k: Kernels, ws: Workspace, xs: BufferHandle, init: State | null, mask: BufferHandle | null = null): { ys: BufferHandle; final: State } {
     const { T, B } = ws
     const { G, H, X } = this
     const GH = G * H
@@ -264,9 +276,15 @@ export abstract class RecurrentCell {
     k.addBias(N, GH, ws.xw, this.bIh.value)
     if (this.kind !== 'gru') k.addBias(N, GH, ws.xw, this.bHh.value)
     ws.xs = xs
+    ws.mask = mask === null ? null : this.stepViews(k, ws, mask, B, 'maskViews')
     for (let s = 0; s < T; s++) {
       const t = this.reverse ? T - 1 - s : s
-      this.forwardStep({ k, ws, t, prev: this.prevSlot(t), out: this.outSlot(t) })
+      const prev = this.prevSlot(t), out = this.outSlot(t)
+      this.forwardStep({ k, ws, t, prev, out })
+      if (ws.mask !== null) {
+        k.holdForward(B, H, ws.mask[t], ws.at.hs[prev], ws.at.hs[out])
+        if (ws.cs !== null) k.holdForward(B, H, ws.mask[t], ws.at.cs[prev], ws.at.cs[out])
+      }
     }
     ws.forwardDone = true
     return { ys: this.outputs(k, ws), final: this.finalState(ws) }
@@ -293,14 +311,32 @@ export abstract class RecurrentCell {
       if (dFinal.c !== null) k.copy(1, B * H, dFinal.c, 0, ws.dc[0], 0)
       else k.fill(B * H, ws.dc[0], 0)
     }
-    const dyAt = dys === null ? null : this.stepViews(k, ws, dys)
+    const dyAt = dys === null ? null : this.stepViews(k, ws, dys, B * H, 'dysViews')
+    const BH = B * H
     for (let s = T - 1; s >= 0; s--) {
       const t = this.reverse ? T - 1 - s : s
-      this.backwardStep({
-        k, ws, t, prev: this.prevSlot(t), out: this.outSlot(t),
-        daOut: dyAt === null ? ws.zeros : dyAt[t],
-        daNext: ws.dh[cur], daPrev: ws.dh[1 - cur], dcNext: ws.dc[cur], dcPrev: ws.dc[1 - cur],
-      })
+      const daNext = ws.dh[cur], daPrev = ws.dh[1 - cur], dcNext = ws.dc[cur], dcPrev = ws.dc[1 - cur]
+      let daOut = dyAt === null ? ws.zeros : dyAt[t]
+      const m = ws.mask === null ? null : ws.mask[t]
+      if (m !== null) {
+        // forward: out = m*out + (1-m)*prev -> held rows pass their gradient straight to the previous state
+        k.fill(BH, ws.dHeld, 0)
+        if (dyAt !== null) {
+          k.copy(1, BH, daOut, 0, ws.maskedOut, 0)
+          k.holdBackward(B, H, m, ws.maskedOut, ws.dHeld)
+          daOut = ws.maskedOut
+        }
+        k.holdBackward(B, H, m, daNext, ws.dHeld)
+        if (ws.cs !== null) {
+          k.fill(BH, ws.dcHeld, 0)
+          k.holdBackward(B, H, m, dcNext, ws.dcHeld)
+        }
+      }
+      this.backwardStep({ k, ws, t, prev: this.prevSlot(t), out: this.outSlot(t), daOut, daNext, daPrev, dcNext, dcPrev })
+      if (m !== null) {
+        k.axpy(BH, 1, ws.dHeld, daPrev)
+        if (ws.cs !== null) k.axpy(BH, 1, ws.dcHeld, dcPrev)
+      }
       cur = 1 - cur
     }
     // Weight gradients: one GEMM each over all T*B rows.
@@ -332,13 +368,13 @@ export abstract class RecurrentCell {
     return { dxs, dInit: { h: ws.dh[cur], c: this.hasCellState ? ws.dc[cur] : null } }
   }
 
-  /** Per-step (B,H) views of a (T,B,H) buffer, cached for the buffer last seen. */
-  private stepViews(k: Kernels, ws: Workspace, dys: BufferHandle): BufferHandle[] {
-    if (ws.dysViews?.buf !== dys) {
-      const size = ws.B * this.H
-      ws.dysViews = { buf: dys, views: Array.from({ length: ws.T }, (_, t) => k.view(dys, t * size, size)) }
-    }
-    return ws.dysViews.views
+  /** Per-step views (`size` values each) of a (T, ...) buffer, cached for the buffer last seen. */
+  private stepViews(k: Kernels, ws: Workspace, buf: BufferHandle, size: number, cache: 'dysViews' | 'maskViews'): BufferHandle[] {
+    const cached = ws[cache]
+    if (cached !== null && cached.buf === buf) return cached.views
+    const views = Array.from({ length: ws.T }, (_, t) => k.view(buf, t * size, size))
+    ws[cache] = { buf, views }
+    return views
   }
 
   /** One forward step: reads slot `prev`, XW at t; writes slot `out` and the gates at t. */

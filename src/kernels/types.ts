@@ -171,6 +171,18 @@ export interface Kernels {
     dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,
   ): void
 
+  // ---- padding: hold the state through padded steps ---------------------------------------------
+  /**
+   * Forward of a padded step: rows b with mask[b] = 0 keep the previous state,
+   * out (B,H) = mask * out + (1 - mask) * prev, for mask (B) of 0s and 1s.
+   */
+  holdForward(B: number, H: number, mask: BufferHandle, prev: BufferHandle, out: BufferHandle): void
+  /**
+   * Backward of holdForward for an incoming gradient d (B,H): the held rows' gradient goes to the
+   * previous state, dHeld (B,H) += (1 - mask) * d, and d = mask * d (in place).
+   */
+  holdBackward(B: number, H: number, mask: BufferHandle, d: BufferHandle, dHeld: BufferHandle): void
+
   // ---- embedding ------------------------------------------------------------------------------
   /** out (N,D) = table (V,D) rows at ids (N, i32). */
   gather(N: number, D: number, table: BufferHandle, ids: BufferHandle, out: BufferHandle): void

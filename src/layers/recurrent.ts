@@ -70,11 +70,11 @@ export class RecurrentLayer {
     return bufs
   }
 
-  /** xs (T,B,X) -> ys (T,B,outputSize); init: one state per direction, or null for zeros. */
-  forward(k: Kernels, T: number, B: number, xs: BufferHandle, init: readonly State[] | null): { ys: BufferHandle; finals: State[] } {
+  /** xs (T,B,X) -> ys (T,B,outputSize); init: one state per direction, or null for zeros; mask (T,B) or null. */
+  forward(k: Kernels, T: number, B: number, xs: BufferHandle, init: readonly State[] | null, mask: BufferHandle | null = null): { ys: BufferHandle; finals: State[] } {
     const H = this.hiddenSize
     const ws = this.cells.map((cell) => cell.workspace(k, T, B))
-    const runs = this.cells.map((cell, d) => cell.forward(k, ws[d], xs, init === null ? null : init[d]))
+    const runs = this.cells.map((cell, d) => cell.forward(k, ws[d], xs, init === null ? null : init[d], mask))
     const bufs = this.layerBuffers(k, T, B)
     this.last = { T, B, ws, bufs }
     const finals = runs.map((r) => r.final)
@@ -174,9 +174,12 @@ export class StackedRecurrent {
 
   /**
    * xs (T,B,X) (or ids (T,B) for a lookup input) -> ys (T,B,outputSize). `init` holds stateCount
-   * states or is null. Dropout applies only when `random` is given (training).
+   * states or is null. Dropout applies only when `random` is given (training). mask (T,B): 1 for
+   * real tokens, 0 for padding (which holds the state), or null.
    */
-  forward(k: Kernels, T: number, B: number, xs: BufferHandle, init: readonly State[] | null, random: Random | null = null): { ys: BufferHandle; finals: State[] } {
+  forward(
+    k: Kernels, T: number, B: number, xs: BufferHandle, init: readonly State[] | null, random: Random | null = null, mask: BufferHandle | null = null,
+  ): { ys: BufferHandle; finals: State[] } {
     if (init !== null && init.length !== this.stateCount) {
       throw new RecurError('SHAPE', `recurrent stack: expected ${this.stateCount} initial states (layers x directions), got ${init.length}`)
     }
@@ -187,7 +190,7 @@ export class StackedRecurrent {
     this.layers.forEach((layer, l) => {
       const mine = init === null ? null : init.slice(s, s + layer.directions)
       s += layer.directions
-      const { ys, finals: f } = layer.forward(k, T, B, x, mine)
+      const { ys, finals: f } = layer.forward(k, T, B, x, mine, mask)
       finals.push(...f)
       x = ys
       if (drops !== null && l < this.layers.length - 1) {

@@ -336,6 +336,27 @@ export class ReferenceKernels implements Kernels {
     }
   }
 
+  // ---- padding ----------------------------------------------------------------------------------
+
+  holdForward(B: number, H: number, mask: BufferHandle, prev: BufferHandle, out: BufferHandle): void {
+    const M = this.f(mask), P = this.f(prev), O = this.f(out)
+    for (let b = 0; b < B; b++) {
+      if (M[b] !== 0) continue // mask is 0 or 1: real steps keep the cell's output
+      for (let j = 0; j < H; j++) O[b * H + j] = P[b * H + j]
+    }
+  }
+
+  holdBackward(B: number, H: number, mask: BufferHandle, d: BufferHandle, dHeld: BufferHandle): void {
+    const M = this.f(mask), D = this.f(d), DH = this.f(dHeld)
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        const k = b * H + j
+        DH[k] += (1 - M[b]) * D[k] // forward: out = m*out + (1-m)*prev
+        D[k] *= M[b]
+      }
+    }
+  }
+
   // ---- embedding ------------------------------------------------------------------------------
 
   gather(N: number, D: number, table: BufferHandle, ids: BufferHandle, out: BufferHandle): void {
