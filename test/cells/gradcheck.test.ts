@@ -38,7 +38,9 @@ for (const [label, options] of cases) {
       const ws = cell.workspace(k, T, B)
       const dot = async (a: any, b: any) => {
         const [x, y] = [await k.read(a), await k.read(b)]
-        return x.reduce((s, v, i) => s + v * y[i], 0)
+        let sum = 0
+        for (let i = 0; i < x.length; i++) sum += x[i] * y[i]
+        return sum
       }
       const loss = async () => {
         const { ys, final } = cell.forward(k, ws, xs, init)
