@@ -35,6 +35,9 @@ export type FloatArray = Float32Array | Float64Array
 
 export type Activation = 'identity' | 'tanh' | 'sigmoid' | 'relu'
 
+/** Pooling over the time steps of a sequence. */
+export type Pooling = 'mean' | 'max'
+
 /** GRU reset placement: 'before' is the course note's form, 'after' is PyTorch / cuDNN / Keras. */
 export type GruReset = 'before' | 'after'
 
@@ -182,6 +185,15 @@ export interface Kernels {
    * previous state, dHeld (B,H) += (1 - mask) * d, and d = mask * d (in place).
    */
   holdBackward(B: number, H: number, mask: BufferHandle, d: BufferHandle, dHeld: BufferHandle): void
+
+  // ---- pooling over time -----------------------------------------------------------------------
+  /**
+   * out (B,H) = mean or max over the unmasked steps of xs (T,B,H); mask (T,B) of 0s and 1s or null.
+   * For 'max', argmax (B,H) i32 = the step of each maximum (needed by the backward).
+   */
+  poolForward(kind: Pooling, T: number, B: number, H: number, xs: BufferHandle, mask: BufferHandle | null, out: BufferHandle, argmax: BufferHandle | null): void
+  /** dxs (T,B,H) = the gradient of the pooling for dOut (B,H): spread evenly (mean) or to the argmax (max). */
+  poolBackward(kind: Pooling, T: number, B: number, H: number, dOut: BufferHandle, mask: BufferHandle | null, argmax: BufferHandle | null, dxs: BufferHandle): void
 
   // ---- embedding ------------------------------------------------------------------------------
   /** out (N,D) = table (V,D) rows at ids (N, i32). */

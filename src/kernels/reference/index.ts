@@ -7,7 +7,7 @@
  * registered backend, 'f64' serves the numerical gradient checks.
  */
 import type {
-  Activation, AdamArgs, BufferHandle, DType, FloatArray, GemmArgs, GruReset, Kernels, SgdArgs,
+  Activation, AdamArgs, BufferHandle, DType, FloatArray, GemmArgs, GruReset, Kernels, Pooling, SgdArgs,
 } from '../types.js'
 import { RecurError } from '../../errors.js'
 
@@ -353,6 +353,49 @@ export class ReferenceKernels implements Kernels {
         const k = b * H + j
         DH[k] += (1 - M[b]) * D[k] // forward: out = m*out + (1-m)*prev
         D[k] *= M[b]
+      }
+    }
+  }
+
+  // ---- pooling over time --------------------------------------------------------------------------
+
+  poolForward(kind: Pooling, T: number, B: number, H: number, xs: BufferHandle, mask: BufferHandle | null, out: BufferHandle, argmax: BufferHandle | null): void {
+    const X = this.f(xs), M = mask === null ? null : this.f(mask), O = this.f(out), A = argmax === null ? null : this.i(argmax)
+    for (let b = 0; b < B; b++) {
+      let count = 0
+      for (let t = 0; t < T; t++) count += M === null ? 1 : M[t * B + b]
+      for (let j = 0; j < H; j++) {
+        let acc = kind === 'mean' ? 0 : -Infinity
+        let best = 0
+        for (let t = 0; t < T; t++) {
+          if (M !== null && M[t * B + b] === 0) continue
+          const v = X[(t * B + b) * H + j]
+          if (kind === 'mean') acc += v
+          else if (v > acc) {
+            acc = v
+            best = t
+          }
+        }
+        // An all-padding row pools to 0 rather than NaN or -Infinity.
+        O[b * H + j] = count === 0 ? 0 : kind === 'mean' ? acc / count : acc
+        if (A !== null) A[b * H + j] = best
+      }
+    }
+  }
+
+  poolBackward(kind: Pooling, T: number, B: number, H: number, dOut: BufferHandle, mask: BufferHandle | null, argmax: BufferHandle | null, dxs: BufferHandle): void {
+    const dO = this.f(dOut), M = mask === null ? null : this.f(mask), A = argmax === null ? null : this.i(argmax), dX = this.f(dxs)
+    for (let b = 0; b < B; b++) {
+      let count = 0
+      for (let t = 0; t < T; t++) count += M === null ? 1 : M[t * B + b]
+      for (let t = 0; t < T; t++) {
+        const m = M === null ? 1 : M[t * B + b]
+        for (let j = 0; j < H; j++) {
+          const k = (t * B + b) * H + j
+          // forward: mean = Σ m x / count -> dx = m * dout / count;  max -> dx = dout at the argmax
+          if (kind === 'mean') dX[k] = count === 0 ? 0 : (m * dO[b * H + j]) / count
+          else dX[k] = count > 0 && A![b * H + j] === t ? dO[b * H + j] : 0
+        }
       }
     }
   }
