@@ -46,6 +46,13 @@ export function expectInt(what: string, value: number, lo: number, hi = Number.M
   }
 }
 
+/** Throws an OPTION error unless `value` is one of `allowed`. */
+export function expectOneOf(what: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string)) {
+    throw new RecurError('OPTION', `${what}: expected one of ${allowed.join(', ')}, got '${String(value)}'`)
+  }
+}
+
 /** Throws a NON_FINITE error naming the first bad index of `values`. */
 export function expectFinite(what: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {

@@ -1,4 +1,5 @@
 /** Builds a cell of any kind from its options. */
+import { RecurError } from '../errors.js'
 import type { ParamBuilder } from '../params.js'
 import { GruCell } from './gru.js'
 import { LstmCell } from './lstm.js'
@@ -14,6 +15,8 @@ export function createCell(params: ParamBuilder, name: string, options: CellOpti
       return new GruCell(params, name, rest)
     case 'lstm':
       return new LstmCell(params, name, rest)
+    default:
+      throw new RecurError('OPTION', `${name}: unknown cell kind '${String(kind)}'`, 'Use one of rnn, gru, lstm')
   }
 }
 

@@ -11,7 +11,7 @@
  * b_ih, b_hh (G*H); states and outputs (B,H) per step, (T,B,H) per sequence.
  * A reverse cell reads the sequence from t = T-1 down to 0; its outputs stay in time order.
  */
-import { RecurError, expectInt } from '../errors.js'
+import { RecurError, expectInt, expectOneOf } from '../errors.js'
 import type { BufferHandle, GruReset, Kernels } from '../kernels/types.js'
 import type { Param, ParamBuilder } from '../params.js'
 
@@ -173,6 +173,8 @@ export abstract class RecurrentCell {
   protected constructor(params: ParamBuilder, name: string, G: number, options: CellOptions) {
     expectInt(`${name}: inputSize`, options.inputSize, 1)
     expectInt(`${name}: hiddenSize`, options.hiddenSize, 1)
+    expectOneOf(`${name}: reset`, options.reset ?? 'after', ['after', 'before'])
+    expectOneOf(`${name}: input`, options.input ?? 'dense', ['dense', 'lookup'])
     this.kind = options.kind
     this.G = G
     this.H = options.hiddenSize
@@ -205,6 +207,8 @@ export abstract class RecurrentCell {
 
   /** The workspace for (T,B), made once and reused. */
   workspace(k: Kernels, T: number, B: number, inputGrad = true): Workspace {
+    expectInt(`${this.kind} workspace: T`, T, 1)
+    expectInt(`${this.kind} workspace: B`, B, 1)
     const key = `${T}x${B}x${inputGrad}`
     let ws = this.workspaces.get(key)
     if (ws === undefined) {
@@ -256,6 +260,10 @@ export abstract class RecurrentCell {
     const { G, H, X } = this
     const GH = G * H
     const N = T * B
+    const xsSize = this.input === 'lookup' ? N : N * X
+    if (xs.length !== xsSize) throw new RecurError('SHAPE', `${this.kind} forward: xs must hold T*B${this.input === 'lookup' ? '' : '*X'} = ${xsSize} values, got ${xs.length}`)
+    if (mask !== null && mask.length !== N) throw new RecurError('SHAPE', `${this.kind} forward: the mask must hold T*B = ${N} values, got ${mask.length}`)
+    if (init !== null && init.h.length !== B * H) throw new RecurError('SHAPE', `${this.kind} forward: the initial state must hold B*H = ${B * H} values, got ${init.h.length}`)
     const initSlot = this.initSlot(T)
     if (init === null) {
       k.fill(B * H, ws.at.hs[initSlot], 0)
@@ -263,7 +271,9 @@ export abstract class RecurrentCell {
     } else {
       k.copy(1, B * H, init.h, 0, ws.at.hs[initSlot], 0)
       if (ws.cs !== null) {
-        if (init.c === null) throw new RecurError('SHAPE', `${this.kind}: an LSTM state needs c as well as h`)
+        if (init.c === null || init.c.length !== B * H) {
+          throw new RecurError('SHAPE', `${this.kind}: an LSTM state needs c as well as h (B*H = ${B * H} values each), got ${init.c === null ? 'no c' : `c of ${init.c.length} values`}`)
+        }
         k.copy(1, B * H, init.c, 0, ws.at.cs[initSlot], 0)
       }
     }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { RecurError } from '../errors.js'
 import { resolveBackend } from '../kernels/registry.js'
 import type { Kernels } from '../kernels/types.js'
+import type { Vocabulary } from '../text/vocabulary.js'
 import { decodeLanguageModel, type LanguageModelBundle } from '../models/language-model-file.js'
 import type { FlagSpec } from './args.js'
 
@@ -54,4 +55,23 @@ export async function loadModel(path: string, kernels: Kernels): Promise<Languag
 /** Writes one JSON document and a newline. */
 export function printJson(io: Io, value: unknown): void {
   io.out.write(`${JSON.stringify(value, null, 2)}\n`)
+}
+
+/**
+ * Token ids of text given on the command line. With `unknown: 'error'`, a token outside the
+ * vocabulary is refused (RecurError 'TOKEN') naming `what` (e.g. '--prime'), the token and the flag
+ * that would accept it.
+ */
+export function encodeArgument(vocabulary: Vocabulary, tokens: readonly string[], unknown: 'unk' | 'error', what: string): Int32Array {
+  if (unknown === 'error') {
+    const position = tokens.findIndex((token) => !vocabulary.has(token))
+    if (position >= 0) {
+      throw new RecurError(
+        'TOKEN',
+        `${what}: ${JSON.stringify(tokens[position])} (token ${position + 1}) is not in the model's vocabulary of ${vocabulary.size} tokens`,
+        `Change the text, or pass --unknown unk to read it as <UNK>`,
+      )
+    }
+  }
+  return vocabulary.encode(tokens, { unknown: 'unk' })
 }

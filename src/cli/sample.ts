@@ -1,9 +1,8 @@
 /** `recur sample`: generate text from a trained language model, streamed as it comes. */
 import { sampleTokens } from '../decode/sampling.js'
-import { RecurError } from '../errors.js'
 import { detokenize, tokenize } from '../text/tokenizers.js'
 import { defineCommand } from './args.js'
-import { backendFlag, backendFrom, jsonFlag, loadModel, type Io } from './common.js'
+import { backendFlag, backendFrom, encodeArgument, jsonFlag, loadModel, type Io } from './common.js'
 
 export const sampleCommand = defineCommand({
   name: 'sample',
@@ -35,15 +34,7 @@ export async function runSample(path: string, v: Record<string, string | number 
   const { model, vocabulary, tokenizer } = await loadModel(path, kernels)
   const primeText = (v['prime'] as string | undefined) ?? ''
   const primeTokens = tokenize(primeText, { ...tokenizer, eos: 'none' })
-  let prime: Int32Array
-  try {
-    prime = vocabulary.encode(primeTokens, { unknown: v['unknown'] as 'unk' | 'error' })
-  } catch (error) {
-    if (error instanceof RecurError && error.code === 'TOKEN') {
-      throw new RecurError('TOKEN', `--prime: ${error.message.split('. ')[0]}, which the model never saw`, 'Change the prime, or pass --unknown unk to read it as <UNK>')
-    }
-    throw error
-  }
+  const prime = encodeArgument(vocabulary, primeTokens, v['unknown'] as 'unk' | 'error', '--prime')
   const json = v['json'] === true
   const ids: number[] = []
   const separator = tokenizer.level === 'word' ? ' ' : ''

@@ -3,7 +3,7 @@ import { scoreTokens } from '../decode/sampling.js'
 import { RecurError } from '../errors.js'
 import { tokenize } from '../text/tokenizers.js'
 import { defineCommand } from './args.js'
-import { backendFlag, backendFrom, jsonFlag, loadModel, type Io } from './common.js'
+import { backendFlag, backendFrom, encodeArgument, jsonFlag, loadModel, type Io } from './common.js'
 import { formatFixed, formatTable } from './format.js'
 
 export const scoreCommand = defineCommand({
@@ -29,7 +29,7 @@ export async function runScore(path: string, words: readonly string[], v: Record
   const text = words.join(' ')
   const tokens = tokenize(text, tokenizer)
   if (tokens.length === 0) throw new RecurError('DATA', 'nothing to score: the text has no tokens')
-  const ids = vocabulary.encode(tokens, { unknown: v['unknown'] as 'unk' | 'error' })
+  const ids = encodeArgument(vocabulary, tokens, v['unknown'] as 'unk' | 'error', 'the text')
   const score = await scoreTokens(model, vocabulary, ids)
   const rows = tokens.map((token, i) => ({ token, id: ids[i], logProb: score.tokenLogProbs[i] }))
   if (v['json'] === true) {

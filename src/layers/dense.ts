@@ -7,7 +7,7 @@
  */
 import type { Activation, BufferHandle, Kernels } from '../kernels/types.js'
 import type { Param, ParamBuilder } from '../params.js'
-import { expectInt } from '../errors.js'
+import { RecurError, expectInt, expectOneOf } from '../errors.js'
 
 interface DenseWorkspace {
   y: BufferHandle
@@ -27,6 +27,7 @@ export class Dense {
   constructor(params: ParamBuilder, name: string, inputSize: number, outputSize: number, activation: Activation = 'identity') {
     expectInt(`${name}: input size`, inputSize, 1)
     expectInt(`${name}: output size`, outputSize, 1)
+    expectOneOf(`${name}: activation`, activation, ['identity', 'tanh', 'sigmoid', 'relu'])
     this.X = inputSize
     this.Y = outputSize
     this.activation = activation
@@ -55,7 +56,8 @@ export class Dense {
 
   /** dy (N,Y) -> dx (N,X); dW and db accumulate. */
   backward(k: Kernels, dy: BufferHandle): BufferHandle {
-    const { N, x, ws } = this.last!
+    if (this.last === null) throw new RecurError('STATE', 'dense layer: backward called before forward')
+    const { N, x, ws } = this.last
     let dz = dy
     if (this.activation !== 'identity') {
       k.activationBackward(this.activation, N * this.Y, ws.y, dy, ws.dz)

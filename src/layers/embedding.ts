@@ -7,7 +7,7 @@
  */
 import type { BufferHandle, Kernels } from '../kernels/types.js'
 import type { Param, ParamBuilder } from '../params.js'
-import { expectInt } from '../errors.js'
+import { RecurError, expectInt } from '../errors.js'
 
 export class Embedding {
   readonly V: number
@@ -39,7 +39,8 @@ export class Embedding {
 
   /** dW += the rows of dOut (N,D) at the last forward's ids. */
   backward(k: Kernels, dOut: BufferHandle): void {
-    const { N, input, oneHot } = this.last!
+    if (this.last === null) throw new RecurError('STATE', 'embedding: backward called before forward')
+    const { N, input, oneHot } = this.last
     if (oneHot) {
       k.gemm({ transA: true, transB: false, m: this.V, n: this.D, k: N, alpha: 1, a: input, lda: this.V, b: dOut, ldb: this.D, beta: 1, c: this.weight.grad, ldc: this.D })
     } else {

@@ -10,7 +10,7 @@
  */
 import { RecurrentCell, type CellOptions, type State, type Workspace } from '../cells/recurrent.js'
 import { createCell } from '../cells/index.js'
-import { RecurError, expectInt } from '../errors.js'
+import { RecurError, expectInt, expectOneOf } from '../errors.js'
 import type { BufferHandle, Kernels } from '../kernels/types.js'
 import type { ParamBuilder } from '../params.js'
 import type { Random } from '../random.js'
@@ -41,6 +41,7 @@ export class RecurrentLayer {
 
   constructor(params: ParamBuilder, name: string, options: RecurrentLayerOptions) {
     const { bidirectional = false, merge = 'concat', ...cell } = options
+    expectOneOf(`${name}: merge`, merge, ['concat', 'sum'])
     this.cells = [createCell(params, name, { ...cell, reverse: false })]
     if (bidirectional) this.cells.push(createCell(params, `${name}_reverse`, { ...cell, reverse: true }))
     this.merge = merge
@@ -73,6 +74,9 @@ export class RecurrentLayer {
   /** xs (T,B,X) -> ys (T,B,outputSize); init: one state per direction, or null for zeros; mask (T,B) or null. */
   forward(k: Kernels, T: number, B: number, xs: BufferHandle, init: readonly State[] | null, mask: BufferHandle | null = null): { ys: BufferHandle; finals: State[] } {
     const H = this.hiddenSize
+    if (init !== null && init.length !== this.cells.length) {
+      throw new RecurError('SHAPE', `recurrent layer: expected ${this.cells.length} initial states (one per direction), got ${init.length}`)
+    }
     const ws = this.cells.map((cell) => cell.workspace(k, T, B))
     const runs = this.cells.map((cell, d) => cell.forward(k, ws[d], xs, init === null ? null : init[d], mask))
     const bufs = this.layerBuffers(k, T, B)

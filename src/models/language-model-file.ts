@@ -13,9 +13,9 @@ import { RecurError } from '../errors.js'
 import type { Kernels } from '../kernels/types.js'
 import { decodeModelFile, encodeModelFile, type DecodedModelFile, type ModelFileInput, type ModelTensor } from '../io/model-format.js'
 import type { TrainerOptions, TrainerState } from '../train/language-model-trainer.js'
-import type { TokenizerOptions } from '../text/tokenizers.js'
+import { resolveTokenizerOptions, type TokenizerOptions } from '../text/tokenizers.js'
 import { Vocabulary, type VocabularyJSON } from '../text/vocabulary.js'
-import { LanguageModel, type LanguageModelArchitecture } from './language-model.js'
+import { CELL_GATES, LanguageModel, type LanguageModelArchitecture } from './language-model.js'
 
 export const LANGUAGE_MODEL_KIND = 'language-model'
 
@@ -92,6 +92,17 @@ function bundleFromFile(file: DecodedModelFile, kernels: Kernels, source: string
   if (vocabulary.size !== meta.architecture.vocabularySize) {
     throw bad(`the vocabulary has ${vocabulary.size} tokens but the architecture says ${meta.architecture.vocabularySize}`)
   }
+  checkArchitecture(meta.architecture, file, bad)
+  let tokenizer: TokenizerOptions
+  try {
+    tokenizer = resolveTokenizerOptions(meta.tokenizer)
+  } catch (error) {
+    throw bad(`invalid tokenizer settings (${error instanceof Error ? error.message : String(error)})`)
+  }
+  const t = meta.training
+  if (t !== null && t !== undefined && (typeof t !== 'object' || typeof t.options !== 'object' || t.options === null || typeof t.corpus !== 'object' || t.corpus === null)) {
+    throw bad('the training record has no options or corpus')
+  }
   const model = new LanguageModel(kernels, meta.architecture)
   const weights = new Map<string, Float32Array>()
   for (const p of model.params.params) {
@@ -109,7 +120,6 @@ function bundleFromFile(file: DecodedModelFile, kernels: Kernels, source: string
     return t.data
   }
   let trainerState: TrainerState | null = null
-  const t = meta.training
   if (t !== null && t !== undefined && t.moments > 0) {
     trainerState = {
       step: t.step, position: t.position, random: t.random,
@@ -123,5 +133,36 @@ function bundleFromFile(file: DecodedModelFile, kernels: Kernels, source: string
     for (const id of validationIds) if (id < 0 || id >= vocabulary.size) throw bad(`validation token id ${id} is outside the vocabulary`)
   }
   const training: TrainingInfo | null = t === null || t === undefined ? null : { options: t.options, corpus: t.corpus, ...(t.valLoss === undefined ? {} : { valLoss: t.valLoss }) }
-  return { model, vocabulary, tokenizer: meta.tokenizer, training, trainerState, validationIds }
+  return { model, vocabulary, tokenizer, training, trainerState, validationIds }
+}
+
+/**
+ * Checks the header's architecture before anything is allocated: every field has a valid value,
+ * and the largest parameters (the output layer, each layer's recurrent weights, the embedding) are
+ * in the file with the shapes it implies, so a damaged or forged header cannot make the model
+ * allocate more memory than the file itself holds.
+ */
+function checkArchitecture(a: LanguageModelArchitecture, file: DecodedModelFile, bad: (what: string) => RecurError): void {
+  const int = (name: 'vocabularySize' | 'hidden' | 'layers' | 'embedding', min: number): void => {
+    const v: unknown = a[name]
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) throw bad(`architecture.${name} is ${JSON.stringify(v)}, expected an integer >= ${min}`)
+  }
+  int('vocabularySize', 2)
+  int('hidden', 1)
+  int('layers', 1)
+  int('embedding', 0)
+  if (!Object.hasOwn(CELL_GATES, a.cell)) throw bad(`architecture.cell is ${JSON.stringify(a.cell)}, expected one of ${Object.keys(CELL_GATES).join(', ')}`)
+  if (a.reset !== 'after' && a.reset !== 'before') throw bad(`architecture.reset is ${JSON.stringify(a.reset)}, expected 'after' or 'before'`)
+  if (typeof a.peephole !== 'boolean') throw bad(`architecture.peephole is ${JSON.stringify(a.peephole)}, expected true or false`)
+  if (typeof a.dropout !== 'number' || !(a.dropout >= 0 && a.dropout < 1)) throw bad(`architecture.dropout is ${JSON.stringify(a.dropout)}, expected a number in [0, 1)`)
+  const { vocabularySize: V, hidden: H, embedding: E } = a
+  const GH = CELL_GATES[a.cell] * H
+  const expect = (name: string, shape: number[]): void => {
+    const tensor = file.tensors.get(name)
+    if (tensor === undefined) throw bad(`missing tensor '${name}'`)
+    if (tensor.shape.join('x') !== shape.join('x')) throw bad(`tensor '${name}' has shape [${tensor.shape.join(', ')}], the architecture needs [${shape.join(', ')}]`)
+  }
+  expect('out.weight', [V, H])
+  if (E > 0) expect('embedding.weight', [V, E])
+  for (let l = 0; l < a.layers; l++) expect(`rnn.l${l}.weight_hh`, [GH, H])
 }

@@ -40,6 +40,10 @@ export interface LanguageModelArchitecture {
   peephole: boolean
 }
 
+/** The recurrent cells a language model can use, and G, their gate count. */
+export const CELL_GATES: Readonly<Record<CellKind, number>> = { rnn: 1, gru: 3, lstm: 4 }
+const CELL_KINDS = Object.keys(CELL_GATES) as readonly string[]
+
 export const defaultArchitecture = (vocabularySize: number): LanguageModelArchitecture => ({
   cell: 'lstm', layers: 2, hidden: 128, vocabularySize, embedding: 0, dropout: 0, reset: 'after', peephole: false,
 })
@@ -67,6 +71,9 @@ export class LanguageModel {
     expectInt('language model: hidden', a.hidden, 1)
     expectInt('language model: layers', a.layers, 1)
     expectInt('language model: embedding', a.embedding, 0)
+    if (!CELL_KINDS.includes(a.cell)) throw new RecurError('OPTION', `language model: cell must be one of ${CELL_KINDS.join(', ')}, got ${JSON.stringify(a.cell)}`)
+    if (a.reset !== 'after' && a.reset !== 'before') throw new RecurError('OPTION', `language model: reset must be 'after' or 'before', got ${JSON.stringify(a.reset)}`)
+    if (typeof a.peephole !== 'boolean') throw new RecurError('OPTION', `language model: peephole must be true or false, got ${JSON.stringify(a.peephole)}`)
     this.architecture = { ...a }
     this.kernels = kernels
     const params = new ParamBuilder()

@@ -32,19 +32,24 @@ abstract class Loss {
     return b
   }
 
+  private lastBuffers(): LossBuffers {
+    if (this.last === null) throw new RecurError('STATE', 'loss: read before compute')
+    return this.last
+  }
+
   /** Per-position losses of the last call (masked positions are 0). */
   get losses(): BufferHandle {
-    return this.last!.losses
+    return this.lastBuffers().losses
   }
 
   /** The gradient of the mean loss with respect to the logits, from the last call. */
   get dLogits(): BufferHandle {
-    return this.last!.dLogits
+    return this.lastBuffers().dLogits
   }
 
   /** Reads back the mean loss of the last call (the only read-back; call it when you need it). */
   async mean(k: Kernels): Promise<number> {
-    const [total] = await k.read(this.last!.total)
+    const [total] = await k.read(this.lastBuffers().total)
     return total / this.lastCount
   }
 

@@ -6,7 +6,7 @@
  *   Adam:            m = β1 m + (1-β1) g;  v = β2 v + (1-β2) g²;  p -= lr * m̂ / (sqrt(v̂) + ε)
  *   AdamW:           Adam, plus p -= lr * λ p (decoupled weight decay)
  */
-import { RecurError } from '../errors.js'
+import { RecurError, expectOneOf } from '../errors.js'
 import type { BufferHandle, Kernels } from '../kernels/types.js'
 import type { ParamStore } from '../params.js'
 
@@ -41,6 +41,15 @@ export class Optimizer {
 
   constructor(store: ParamStore, options: OptimizerOptions) {
     if (!(options.lr > 0) || !Number.isFinite(options.lr)) throw new RecurError('RANGE', `optimizer: lr must be a positive number, got ${options.lr}`)
+    expectOneOf('optimizer: kind', options.kind, ['sgd', 'adam', 'adamw'])
+    const unit = (name: string, v: number | undefined) => {
+      if (v !== undefined && !(v >= 0 && v < 1)) throw new RecurError('RANGE', `optimizer: ${name} must be in [0, 1), got ${v}`)
+    }
+    unit('beta1', options.beta1)
+    unit('beta2', options.beta2)
+    unit('momentum', options.momentum)
+    if (options.eps !== undefined && !(options.eps > 0)) throw new RecurError('RANGE', `optimizer: eps must be > 0, got ${options.eps}`)
+    if (options.weightDecay !== undefined && !(options.weightDecay >= 0)) throw new RecurError('RANGE', `optimizer: weightDecay must be >= 0, got ${options.weightDecay}`)
     this.store = store
     this.options = {
       momentum: options.kind === 'sgd' ? 0.9 : 0,
@@ -114,6 +123,8 @@ export function scheduledLr(base: number, step: number, s: ScheduleOptions): num
       const progress = Math.min(1, t / span)
       return base * (floor + (1 - floor) * 0.5 * (1 + Math.cos(Math.PI * progress)))
     }
+    default:
+      throw new RecurError('OPTION', `unknown learning-rate schedule '${String(s.kind)}'`, 'Use constant, step or cosine')
   }
 }
 
