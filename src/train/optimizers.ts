@@ -136,8 +136,8 @@ export interface ClipOptions {
 }
 
 /**
- * Clips the store's gradients in place, by global norm and/or by value. Returns the buffer that
- * holds the squared norm before clipping (read it back to log the norm or detect NaN).
+ * Clips the store's gradients in place, by global norm and/or by value. Writes the squared global
+ * norm before clipping into `sumSq` (read it back to log the norm or detect NaN).
  */
 export function clipGradients(store: ParamStore, options: ClipOptions, sumSq: BufferHandle): void {
   const k = store.kernels
