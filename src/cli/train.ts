@@ -34,8 +34,8 @@ export const trainCommand = defineCommand({
   summary: 'Train a language model on a text file (Moby Dick when no --corpus is given)',
   usage: '[flags]',
   flags: [
-    { name: 'corpus', type: 'string', placeholder: 'file', description: 'UTF-8 text file to learn from (default: Moby Dick)' },
-    { name: 'out', type: 'string', placeholder: 'file', description: 'Where to save the model (default: runs/<corpus>/model.recur)' },
+    { name: 'corpus', type: 'string', placeholder: 'file', description: "UTF-8 text file to learn from (default: Moby Dick; with --resume, the model's own corpus)" },
+    { name: 'out', type: 'string', placeholder: 'file', description: 'Where to save the model (default: runs/<corpus>/model.recur; with --resume, the file resumed)' },
     { name: 'resume', type: 'string', placeholder: 'file', description: 'Continue training from a model or checkpoint file' },
     { name: 'log', type: 'string', placeholder: 'file', description: 'Training log, .csv or .jsonl (default: beside the model)' },
     { name: 'temperature', type: 'number', default: 0.8, min: 0.01, description: 'Temperature of the samples printed while training' },
