@@ -244,7 +244,7 @@ async function openRegularFile(path: string, operation: string): Promise<FileHan
   try {
     const stats = await handle.stat()
     if (!stats.isFile()) {
-      throw new RecurError('FILE', `${operation}: ${path} is ${stats.isDirectory() ? 'a directory' : 'not a regular file'}`, 'pass the path of a text file')
+      throw new RecurError('FILE', `${path} is ${stats.isDirectory() ? 'a directory' : 'not a regular file'}`, 'Pass the path of a text file')
     }
     if (stats.size === 0) throw emptyError(path, operation, 'is empty')
     return handle
@@ -259,27 +259,27 @@ function fileError(error: unknown, path: string, operation: string): RecurError 
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
   let result: RecurError
   if (code === 'ENOENT') {
-    result = new RecurError('FILE', `${operation}: no such file: ${path}`, `check the path (a relative path is resolved from ${process.cwd()})`)
+    result = new RecurError('FILE', `no such file: ${path}`, `Check the path (a relative path is resolved from ${process.cwd()})`)
   } else if (code === 'EISDIR') {
-    result = new RecurError('FILE', `${operation}: ${path} is a directory`, 'pass the path of a text file')
+    result = new RecurError('FILE', `${path} is a directory`, 'Pass the path of a text file')
   } else if (code === 'EACCES' || code === 'EPERM') {
-    result = new RecurError('FILE', `${operation}: permission denied reading ${path}`, 'check the file permissions')
+    result = new RecurError('FILE', `permission denied reading ${path}`, 'Check the file permissions')
   } else {
     const message = error instanceof Error ? error.message : String(error)
-    result = new RecurError('FILE', `${operation}: cannot read ${path}: ${message}`)
+    result = new RecurError('FILE', `cannot read ${path}: ${message}`)
   }
   result.cause = error
   return result
 }
 
 function emptyError(name: string, operation: string, what: string): RecurError {
-  return new RecurError('DATA', `${operation}: ${name} ${what}`, 'a corpus needs some text to learn from')
+  return new RecurError('DATA', `${name} ${what}`, 'A corpus needs some text to learn from')
 }
 
 function binaryError(name: string, operation: string, offset: number, line: number): RecurError {
   return new RecurError(
     'DATA',
-    `${operation}: ${name} looks binary: NUL byte at byte offset ${offset} (line ${line})`,
+    `${name} looks binary: NUL byte at byte offset ${offset} (line ${line})`,
     'recur reads UTF-8 text; a UTF-16 text file has NUL bytes too: convert it to UTF-8 first (e.g. iconv -f UTF-16 -t UTF-8)',
   )
 }
@@ -288,8 +288,8 @@ function invalidUtf8Error(name: string, operation: string, offset: number, line:
   const what = truncated ? 'ends inside a UTF-8 sequence that starts' : 'has an invalid byte sequence'
   return new RecurError(
     'DATA',
-    `${operation}: ${name} is not valid UTF-8: ${what} at byte offset ${offset} (line ${line})`,
-    'save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8 for Latin-1 text)',
+    `${name} is not valid UTF-8: ${what} at byte offset ${offset} (line ${line})`,
+    'Save the file as UTF-8 (e.g. iconv -f LATIN1 -t UTF-8 for Latin-1 text)',
   )
 }
 

@@ -111,7 +111,8 @@ export interface ScheduleOptions {
 export function scheduledLr(base: number, step: number, s: ScheduleOptions): number {
   const warmup = s.warmup ?? 0
   if (step <= warmup) return (base * step) / warmup
-  const t = step - warmup
+  // Steps completed since the warm-up: 0 at the first step after it, as in PyTorch's schedulers.
+  const t = step - warmup - 1
   switch (s.kind) {
     case 'constant':
       return base

@@ -96,7 +96,7 @@ describe('readCorpusFile', () => {
       assert.ok(error instanceof RecurError)
       assert.equal(error.code, 'FILE')
       assert.match(error.message, /no such file: .*missing\.txt/)
-      assert.match(error.hint ?? '', /check the path/)
+      assert.match(error.hint ?? '', /Check the path/)
       return true
     })
   })

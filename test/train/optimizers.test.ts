@@ -211,19 +211,20 @@ test('schedule warm-up: linear from 0 to the base rate at step = warmup, then th
 })
 
 test('schedule step: multiply by gamma every `every` steps', () => {
-  closeAll(lrs(1, { kind: 'step', every: 10, gamma: 0.5 }, [1, 9, 10, 19, 20, 35]), [1, 1, 0.5, 0.5, 0.25, 0.125])
+  // Step s has s-1 steps behind it (PyTorch's convention): the first decay is at step every + 1.
+  closeAll(lrs(1, { kind: 'step', every: 10, gamma: 0.5 }, [1, 9, 10, 11, 20, 21, 36]), [1, 1, 1, 0.5, 0.5, 0.25, 0.125])
   // After a warm-up of 5, the decays count from its end.
-  closeAll(lrs(1, { kind: 'step', warmup: 5, every: 10, gamma: 0.1 }, [1, 5, 14, 15, 25]), [0.2, 1, 1, 0.1, 0.01])
+  closeAll(lrs(1, { kind: 'step', warmup: 5, every: 10, gamma: 0.1 }, [1, 5, 15, 16, 26]), [0.2, 1, 1, 0.1, 0.01])
   // Defaults: gamma 0.1 every 1000 steps.
-  closeAll(lrs(1, { kind: 'step' }, [999, 1000, 2000]), [1, 0.1, 0.01])
+  closeAll(lrs(1, { kind: 'step' }, [1000, 1001, 2001]), [1, 0.1, 0.01])
 })
 
 test('schedule cosine: from the base rate down to minFactor at `total`, then flat', () => {
   const s: ScheduleOptions = { kind: 'cosine', warmup: 10, total: 110, minFactor: 0.1 }
-  // t = step - 10 over a span of 100: progress 0.25 -> 0.1 + 0.9 * (1 + cos(π/4)) / 2; 0.5 -> 0.1 + 0.45
-  closeAll(lrs(1, s, [5, 10, 35, 60, 110, 1000]), [0.5, 1, 0.1 + 0.45 * (1 + Math.SQRT1_2), 0.55, 0.1, 0.1])
+  // t = step - 10 - 1 completed steps over a span of 100: progress 0.25 -> 0.1 + 0.9 * (1 + cos(π/4)) / 2; 0.5 -> 0.1 + 0.45
+  closeAll(lrs(1, s, [5, 10, 11, 36, 61, 111, 1000]), [0.5, 1, 1, 0.1 + 0.45 * (1 + Math.SQRT1_2), 0.55, 0.1, 0.1])
   // Without a floor it reaches 0 at `total` and stays there.
-  closeAll(lrs(2, { kind: 'cosine', total: 100 }, [50, 100, 150]), [1, 0, 0])
+  closeAll(lrs(2, { kind: 'cosine', total: 100 }, [1, 51, 101, 150]), [2, 1, 0, 0])
 })
 
 // ---- clipping ----------------------------------------------------------------------------------------------------
