@@ -31,7 +31,7 @@ export const TRAIN_FIELDS = {
   batch: { type: 'int', default: 16, min: 1, max: 65536, description: 'Parallel streams per step (B)' },
   seqLength: { type: 'int', default: 64, min: 1, max: 100000, description: 'Tokens per window, the truncated-BPTT span (T)' },
   steps: { type: 'int', default: 1000, min: 1, description: 'Training steps' },
-  lr: { type: 'number', default: 0.01, min: 1e-9, description: 'Learning rate' },
+  lr: { type: 'number', default: 0.01, min: 0, description: 'Learning rate' },
   optimizer: { type: 'enum', values: ['adam', 'adamw', 'sgd'], default: 'adam', description: 'Optimizer' },
   weightDecay: { type: 'number', default: 0, min: 0, description: 'Weight decay (L2 for adam/sgd, decoupled for adamw)' },
   schedule: { type: 'enum', values: ['constant', 'cosine', 'step'], default: 'cosine', description: 'Learning-rate schedule' },
@@ -69,6 +69,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig> = {}): TrainCon
       if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) throw bad(`a value in [${f.min ?? '-inf'}, ${f.max ?? 'inf'}]`)
     }
   }
+  if (!((config['lr'] as number) > 0)) throw new RecurError('OPTION', `lr must be greater than 0, got ${config['lr']}`)
   for (const key of Object.keys(partial)) {
     if (!(key in TRAIN_FIELDS)) throw new RecurError('OPTION', `unknown config field '${key}'`, `Known: ${Object.keys(TRAIN_FIELDS).join(', ')}`)
   }
