@@ -33,10 +33,16 @@ export class TokenEncoder {
   readonly embedding: Embedding | null
   readonly stack: StackedRecurrent
 
-  constructor(params: ParamBuilder, name: string, a: EncoderArchitecture) {
+  /**
+   * `name` prefixes the parameters: `${name}.embedding.weight`, `${name}.l0.weight_ih`, ... Pass
+   * `{ embedding, stack }` to name the two parts separately (the language model uses
+   * `embedding.weight` and `rnn.l0.*`, PyTorch's names).
+   */
+  constructor(params: ParamBuilder, name: string | { embedding: string; stack: string }, a: EncoderArchitecture) {
+    const names = typeof name === 'string' ? { embedding: `${name}.embedding`, stack: name } : name
     this.architecture = { ...a }
-    this.embedding = a.embedding > 0 ? new Embedding(params, name === 'rnn' ? 'embedding' : `${name}.embedding`, a.vocabularySize, a.embedding) : null
-    this.stack = new StackedRecurrent(params, name, {
+    this.embedding = a.embedding > 0 ? new Embedding(params, names.embedding, a.vocabularySize, a.embedding) : null
+    this.stack = new StackedRecurrent(params, names.stack, {
       kind: a.cell,
       inputSize: a.embedding > 0 ? a.embedding : a.vocabularySize,
       input: a.embedding > 0 ? 'dense' : 'lookup',

@@ -17,8 +17,9 @@ import type { CellKind, State } from '../cells/recurrent.js'
 import { RecurError, expectInt } from '../errors.js'
 import type { BufferHandle, GruReset, Kernels } from '../kernels/types.js'
 import { Dense } from '../layers/dense.js'
-import { Embedding } from '../layers/embedding.js'
-import { StackedRecurrent } from '../layers/recurrent.js'
+import type { Embedding } from '../layers/embedding.js'
+import type { StackedRecurrent } from '../layers/recurrent.js'
+import { TokenEncoder } from '../layers/token-encoder.js'
 import { ParamBuilder, type ParamStore } from '../params.js'
 import { Random } from '../random.js'
 import { SoftmaxCrossEntropy } from '../train/losses.js'
@@ -58,8 +59,8 @@ export class LanguageModel {
   readonly architecture: LanguageModelArchitecture
   readonly kernels: Kernels
   readonly params: ParamStore
-  readonly embedding: Embedding | null
-  readonly rnn: StackedRecurrent
+  /** Embedding (or one-hot lookup) and the recurrent stack. */
+  readonly encoder: TokenEncoder
   readonly output: Dense
   readonly loss = new SoftmaxCrossEntropy()
   private readonly batches = new Map<string, Batch>()
@@ -77,19 +78,17 @@ export class LanguageModel {
     this.architecture = { ...a }
     this.kernels = kernels
     const params = new ParamBuilder()
-    this.embedding = a.embedding > 0 ? new Embedding(params, 'embedding', a.vocabularySize, a.embedding) : null
-    this.rnn = new StackedRecurrent(params, 'rnn', {
-      kind: a.cell,
-      inputSize: a.embedding > 0 ? a.embedding : a.vocabularySize,
-      input: a.embedding > 0 ? 'dense' : 'lookup',
-      hiddenSize: a.hidden,
-      layers: a.layers,
-      dropout: a.dropout,
-      reset: a.reset,
-      peephole: a.peephole,
-    })
+    this.encoder = new TokenEncoder(params, { embedding: 'embedding', stack: 'rnn' }, { ...a, bidirectional: false, merge: 'concat' })
     this.output = new Dense(params, 'out', a.hidden, a.vocabularySize)
     this.params = params.build(kernels, new Random(seed))
+  }
+
+  get embedding(): Embedding | null {
+    return this.encoder.embedding
+  }
+
+  get rnn(): StackedRecurrent {
+    return this.encoder.stack
   }
 
   get vocabularySize(): number {
@@ -141,8 +140,7 @@ export class LanguageModel {
     const k = this.kernels
     const batch = this.batch(T, B)
     k.write(batch.ids, ids)
-    const x = this.embedding === null ? batch.ids : this.embedding.forward(k, T * B, batch.ids)
-    const { ys, finals } = this.rnn.forward(k, T, B, x, states, random)
+    const { ys, finals } = this.encoder.forward(k, T, B, batch.ids, null, states, random)
     const logits = this.output.forward(k, T * B, ys)
     this.last = { T, B, logits }
     return { logits, finals }
@@ -164,7 +162,6 @@ export class LanguageModel {
     this.loss.compute(k, N, this.vocabularySize, logits, batch.targets, null, N, gradient)
     if (!gradient) return
     const dys = this.output.backward(k, this.loss.dLogits)
-    const { dxs } = this.rnn.backward(k, dys, null)
-    if (this.embedding !== null) this.embedding.backward(k, dxs!)
+    this.encoder.backward(k, dys, null)
   }
 }

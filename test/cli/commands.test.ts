@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { program } from '../../src/cli/main.js'
-import type { CommandSpec } from '../../src/cli/args.js'
+import type { CommandGroup, CommandSpec } from '../../src/cli/args.js'
 import { scoreTokens } from '../../src/decode/sampling.js'
 import { decodeModelFile } from '../../src/io/model-format.js'
 import { decodeLanguageModel } from '../../src/models/language-model-file.js'
@@ -256,7 +256,7 @@ describe('recur train', () => {
       const text = await runCli(['info', '--backends'])
       ok(text, 'info --backends')
       assert.match(text.out, /reference\s+\d+\s+ready/)
-      const json = await runCli(['info', '--backends', '--json'])
+      const json = await runCli(['info', '--backends', '--json'], { env: {} })
       ok(json, 'info --backends --json')
       const parsed = JSON.parse(json.out) as { backends: { name: string; state: string }[]; forced: string | null }
       assert.ok(parsed.backends.some((b) => b.name === 'reference' && b.state === 'ready'))
@@ -282,7 +282,15 @@ describe('recur train', () => {
 })
 
 describe('--help', () => {
-  const commands: readonly CommandSpec[] = program.commands
+  // Every command with the words that reach it: `train`, `classify train`, ...
+  const commands: { words: string[]; command: CommandSpec }[] = []
+  const walk = (entries: readonly (CommandSpec | CommandGroup)[], words: string[]) => {
+    for (const entry of entries) {
+      if ('commands' in entry) walk(entry.commands, [...words, entry.name])
+      else commands.push({ words: [...words, entry.name], command: entry })
+    }
+  }
+  walk(program.commands, [])
 
   test('recur --help lists every command; --version prints the version', async () => {
     const r = await runCli(['--help'])
@@ -293,13 +301,13 @@ describe('--help', () => {
     assert.match(version.out, /^recur \d+\.\d+\.\d+/)
   })
 
-  for (const command of commands) {
-    test(`recur ${command.name} --help exits 0 and documents every flag`, async () => {
-      for (const argv of [[command.name, '--help'], [command.name, '-h'], ['help', command.name]]) {
+  for (const { words, command } of commands) {
+    test(`recur ${words.join(' ')} --help exits 0 and documents every flag`, async () => {
+      for (const argv of [[...words, '--help'], [...words, '-h'], ['help', ...words]]) {
         const r = await runCli(argv)
         ok(r, argv.join(' '))
         assert.equal(r.err, '')
-        assert.ok(r.out.startsWith(`Usage: recur ${command.name}`), r.out)
+        assert.ok(r.out.startsWith(`Usage: recur ${words.join(' ')}`), r.out)
         for (const flag of command.flags) {
           const shown = flag.type === 'boolean' && flag.default === true ? `--[no-]${flag.name}` : `--${flag.name}`
           assert.ok(r.out.includes(shown), `${argv.join(' ')} mentions ${shown}`)

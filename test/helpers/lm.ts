@@ -134,14 +134,17 @@ export interface CliResult {
   err: string
 }
 
-/** Runs `recur ...argv` in this process with collecting streams and an empty environment. */
+/**
+ * Runs `recur ...argv` in this process with collecting streams and an environment that holds only
+ * RECUR_BACKEND=reference, so results compare exactly with the library on the reference backend.
+ */
 export async function runCli(argv: readonly string[], options: { interrupted?: { value: boolean }; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
   const out = new CollectingStream()
   const err = new CollectingStream()
   const code = await main(argv, {
     out: out as unknown as NodeJS.WritableStream,
     err: err as unknown as NodeJS.WritableStream,
-    env: options.env ?? {},
+    env: options.env ?? { RECUR_BACKEND: 'reference' },
     interrupted: options.interrupted ?? { value: false },
   })
   return { code, out: out.text, err: err.text }
