@@ -41,12 +41,38 @@ export function registerBackend(entry: BackendEntry): void {
   slots.set(entry.name, { entry })
 }
 
-registerBackend({
-  name: 'reference',
-  priority: 0,
-  description: 'plain TypeScript loops over Float32Array; the specification every backend is tested against',
-  start: () => new ReferenceKernels('f32'),
-})
+/**
+ * The native backend's start: a dynamic import of its Node-only loader, behind a specifier that
+ * bundlers leave alone, so that a browser build never pulls in the addon loader or node: modules
+ * (there, this start fails with a reason and the next backend is used).
+ */
+async function startNative(): Promise<Kernels> {
+  if (typeof process === 'undefined' || process.versions?.node === undefined) {
+    throw new RecurError('BACKEND', 'the native backend needs Node.js')
+  }
+  const loader = './native/index.js'
+  const native = (await import(loader)) as typeof import('./native/index.js')
+  return native.startNativeKernels()
+}
+
+/** The built-in backends. Registering them starts nothing: each `start` runs on first use. */
+const BUILT_IN: BackendEntry[] = [
+  {
+    name: 'native',
+    priority: 100,
+    description: 'C++ kernels (AVX-512, AVX2+FMA or scalar, from the CPU) on a thread pool; a Node-API addon built at install',
+    start: startNative,
+  },
+  {
+    name: 'reference',
+    priority: 0,
+    description: 'plain TypeScript loops over Float32Array; the specification every backend is tested against',
+    start: () => new ReferenceKernels('f32'),
+  },
+]
+/** Whether this is Node.js: in a browser or a Web Worker only the backends that can run there are registered. */
+const onNode = typeof process !== 'undefined' && process.versions?.node !== undefined
+for (const entry of BUILT_IN) if (onNode || entry.name !== 'native') registerBackend(entry)
 
 async function start(slot: Slot): Promise<Kernels> {
   slot.started ??= (async () => {
@@ -70,7 +96,7 @@ export function backendNames(): string[] {
  * Returns a started backend. With `name` (or RECUR_BACKEND when `name` is undefined) that backend
  * or an error naming why it cannot start; without, the highest-priority backend that starts.
  */
-export async function resolveBackend(name?: string, env: Record<string, string | undefined> = process.env): Promise<Kernels> {
+export async function resolveBackend(name?: string, env: Record<string, string | undefined> = onNode ? process.env : {}): Promise<Kernels> {
   const forced = name ?? (env['RECUR_BACKEND'] || undefined)
   if (forced !== undefined) {
     const slot = slots.get(forced)
