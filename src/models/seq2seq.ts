@@ -45,6 +45,8 @@ export interface DecodeOptions {
   maxLength?: number
   bos: number
   eos: number
+  /** Token ids never produced, e.g. <PAD> (<BOS>, the start token, never is). Default none. */
+  exclude?: readonly number[]
 }
 
 export interface Hypothesis {
@@ -212,6 +214,7 @@ export class Seq2Seq {
     const W = options.beam ?? 1
     const alpha = options.lengthPenalty ?? 0.6
     const maxLength = options.maxLength ?? 50
+    const excluded = new Set(options.exclude ?? [])
     expectInt('beam', W, 1, 1000)
     expectInt('maxLength', maxLength, 1)
     const k = this.kernels, a = this.architecture, V = a.decoder.vocabularySize
@@ -244,11 +247,11 @@ export class Seq2Seq {
       const logits = this.output.forward(k, n, ys)
       k.softmax(n, V, logits, k.view(probs, 0, n * V), 1)
       const p = await k.read(k.view(probs, 0, n * V))
-      // Every extension of every hypothesis; at the last step only <EOS> may follow.
+      // Every extension of every hypothesis but by <BOS> and the excluded tokens; at the last step only <EOS> may follow.
       const candidates: { from: number; token: number; logProb: number }[] = []
       for (let i = 0; i < n; i++) {
         for (let v = 0; v < V; v++) {
-          if (step === maxLength && v !== options.eos) continue
+          if ((step === maxLength && v !== options.eos) || v === options.bos || excluded.has(v)) continue
           if (p[i * V + v] > 0) candidates.push({ from: i, token: v, logProb: alive[i].logProb + Math.log(p[i * V + v]) })
         }
       }

@@ -1,0 +1,194 @@
+/** `recur classify train|predict|eval`: text classification from JSON lines, CSV or TSV files. */
+import type { DatasetFormat } from '../data/parse.js'
+import { formatClassificationReport, formatConfusionMatrix, formatScoreTable } from '../data/metrics.js'
+import { RecurError } from '../errors.js'
+import { CLASSIFY_FIELDS, TextClassifier, parseWidths, resolveClassifyConfig, type ClassifyEvaluation, type ClassifyExample } from '../tasks/classify.js'
+import {
+  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, loadTaskModel, modelAndTexts, modelFlag,
+  outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, runTaskTraining, validFlag, writeJsonLines,
+  type SourcedRecord, type TaskNames,
+} from '../tasks/common.js'
+import { defineCommand, defineGroup, isCommand, type CommandLine, type FlagSpec } from './args.js'
+import { backendFlag, backendFrom, jsonFlag, type Io } from './common.js'
+import { formatFixed, formatKeyValues } from './format.js'
+
+const NAMES: TaskNames = { command: 'classify', kind: 'classifier' }
+function labelFieldFlag(trained: boolean): FlagSpec {
+  return {
+    name: 'label-field', type: 'string', placeholder: 'name',
+    description: `Field or column holding the label; several labels ('a|b' or a JSON array) make a multi-label model [default: ${trained ? 'the one the model was trained with' : 'label'}]`,
+  }
+}
+
+export const classifyTrainCommand = defineCommand({
+  name: 'train',
+  summary: 'Train a text classifier (one label, or several, per text)',
+  usage: '--data <file> [flags]',
+  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false), labelFieldFlag(false), outFlag('classifier'), ...configFlags(CLASSIFY_FIELDS), backendFlag, jsonFlag],
+  examples: [
+    { command: 'recur classify train --data reviews.jsonl --input-field text --label-field rating', description: 'a word-level GRU classifier, 10% of the data held out' },
+    { command: 'recur classify train --data spam.csv --valid spam-valid.csv --pooling max --dense 64 --epochs 5', description: 'max pooling over time, one hidden dense layer, a separate validation file' },
+  ],
+})
+
+export const classifyPredictCommand = defineCommand({
+  name: 'predict',
+  summary: 'Classify texts: one JSON line per input with the label and its probability',
+  usage: '[model] [text...] [flags]',
+  positionals: [
+    { name: 'model', description: 'Model file written by recur classify train (or --model)', optional: true },
+    { name: 'text', description: 'Texts to classify (default: --data, else standard input)', optional: true, variadic: true },
+  ],
+  flags: [
+    modelFlag,
+    { ...dataFlag, description: 'Inputs: JSON lines, CSV, TSV, or a .txt file of one text per line (default: standard input)' },
+    predictFormatFlag,
+    inputFieldFlag(true),
+    { name: 'threshold', type: 'number', default: 0.5, min: 0, max: 1, description: 'Multi-label models: predict each label whose probability is at least this' },
+    backendFlag,
+  ],
+  examples: [
+    'recur classify predict runs/spam/classifier.recur "WIN a FREE cruise, click now"',
+    { command: 'cat messages.txt | recur classify predict runs/spam/classifier.recur', description: 'one text per line on standard input' },
+    'recur classify predict --model runs/spam/classifier.recur --data test.jsonl',
+  ],
+})
+
+export const classifyEvalCommand = defineCommand({
+  name: 'eval',
+  summary: 'Score a classifier on labelled data: accuracy, per-class precision, recall and F1, macro-F1, confusion matrix',
+  usage: '[model] --data <file> [flags]',
+  positionals: [{ name: 'model', description: 'Model file written by recur classify train (or --model)', optional: true }],
+  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), labelFieldFlag(true), backendFlag, jsonFlag],
+  examples: ['recur classify eval runs/spam/classifier.recur --data test.jsonl', 'recur classify eval runs/spam/classifier.recur --data test.csv --json'],
+})
+
+export const classifyGroup = defineGroup({
+  name: 'classify',
+  summary: 'Text classification (many-to-one): train, predict, eval',
+  commands: [classifyTrainCommand, classifyPredictCommand, classifyEvalCommand],
+  examples: [
+    { command: 'recur classify train --data spam.jsonl --out spam.recur', description: 'train on JSON lines {"text": ..., "label": ...}' },
+    { command: 'recur classify predict spam.recur "cheap meds, no prescription"', description: 'then classify new text' },
+  ],
+})
+
+type Values = Record<string, string | number | boolean | undefined>
+
+/** Runs a `recur classify ...` command line; null when `line` is not one. */
+export function dispatchClassify(line: CommandLine, io: Io): Promise<number> | null {
+  if (line.kind !== 'command') return null
+  const values = line.values as Values
+  const positionals = line.positionals as Record<string, string | string[] | undefined>
+  if (isCommand(line, classifyTrainCommand)) return runClassifyTrain(values, line.given, io)
+  if (isCommand(line, classifyPredictCommand)) {
+    const args = [positionals['model'] as string | undefined, ...((positionals['text'] as string[] | undefined) ?? [])].filter((a): a is string => a !== undefined)
+    return runClassifyPredict(args, values, io)
+  }
+  if (isCommand(line, classifyEvalCommand)) return runClassifyEval(positionals['model'] as string | undefined, values, io)
+  return null
+}
+
+function examplesOf(records: readonly SourcedRecord[], inputField: string, labelField: string): ClassifyExample[] {
+  return records.map((r) => ({ input: r.fields[inputField]!, label: r.fields[labelField]!, where: r.where }))
+}
+
+export async function runClassifyTrain(values: Values, given: ReadonlySet<string>, io: Io): Promise<number> {
+  const data = values['data'] as string | undefined
+  if (data === undefined) throw new RecurError('OPTION', 'recur classify train needs --data FILE', 'Give a .jsonl, .csv or .tsv file of texts and labels, e.g. --data reviews.jsonl')
+  if (given.has('dense')) parseWidths(values['dense'] as string, '--dense')
+  const config = resolveClassifyConfig(givenSettings(CLASSIFY_FIELDS, values, given))
+  const inputField = (values['inputField'] as string | undefined) ?? 'text'
+  const labelField = (values['labelField'] as string | undefined) ?? 'label'
+  const format = values['format'] as DatasetFormat | undefined
+  const valid = values['valid'] as string | undefined
+  const json = values['json'] === true
+  const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  const split = await readTrainingData({ data, valid, format, fields: [inputField, labelField], valFraction: config.valFraction, seed: config.seed })
+  const train = examplesOf(split.train, inputField, labelField)
+  const validation = examplesOf(split.validation, inputField, labelField)
+  const classifier = TextClassifier.create(kernels, train, config, validation)
+  const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'classifier')
+  const a = classifier.model.architecture
+  const labels = classifier.labels.labels
+  const header = [
+    `recur classify train: ${config.inputLevel}-level ${a.bidirectional ? 'bidirectional ' : ''}${a.cell.toUpperCase()}, ${a.layers} x ${a.hidden}, ${a.pooling} pooling, ` +
+      `${classifier.model.params.size.toLocaleString('en')} parameters, vocabulary ${classifier.vocabulary.size.toLocaleString('en')}, backend ${kernels.name}`,
+    `  ${labels.length} ${classifier.multiLabel ? 'labels, multi-label (one sigmoid each)' : 'labels (softmax)'}: ${labels.slice(0, 12).join(', ')}${labels.length > 12 ? ', ...' : ''}`,
+    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation examples (validation: ${split.validationSource})`,
+  ]
+  return runTaskTraining({
+    io, names: NAMES, config, json, out, header,
+    session: classifier.session(train, validation),
+    metric: { name: classifier.metricName, column: classifier.metricColumn },
+    info: { data, valid: valid ?? null, inputField, labelField, multiLabel: classifier.multiLabel, trainExamples: train.length, validationExamples: validation.length },
+    save: async (info) => {
+      classifier.training = info
+      await classifier.save(out)
+    },
+    next: [`recur classify predict ${out} "some text to classify"`, `recur classify eval ${out} --data ${valid ?? '<labelled test file>'}`],
+    summary: { labels: labels.slice(), multiLabel: classifier.multiLabel, trainExamples: train.length, validationExamples: validation.length },
+  })
+}
+
+export async function runClassifyPredict(args: readonly string[], values: Values, io: Io): Promise<number> {
+  const { model: path, texts } = modelAndTexts('classify predict', args, values['model'] as string | undefined)
+  const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  const classifier = TextClassifier.fromBundle(await loadTaskModel(path, kernels, NAMES))
+  const inputField = (values['inputField'] as string | undefined) ?? recorded(classifier.training, 'inputField', 'text')
+  const inputs = await readPredictInputs({ io, command: 'classify predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  const predictions = await classifier.predict(inputs.map((i) => i.value), { threshold: values['threshold'] as number, where: inputs.map((i) => i.where) })
+  writeJsonLines(io, predictions.map((p, i) => (classifier.multiLabel
+    ? { input: inputs[i]!.value, labels: p.labels, probabilities: p.probabilities }
+    : { input: inputs[i]!.value, label: p.label, probability: p.probability, probabilities: p.probabilities })))
+  return 0
+}
+
+export async function runClassifyEval(modelArgument: string | undefined, values: Values, io: Io): Promise<number> {
+  const { model: path, texts } = modelAndTexts('classify eval', modelArgument === undefined ? [] : [modelArgument], values['model'] as string | undefined)
+  if (texts.length > 0) throw new RecurError('OPTION', `classify eval: unexpected argument '${texts[0]}'`, 'Give the model once, as the argument or with --model')
+  const data = values['data'] as string | undefined
+  if (data === undefined) throw new RecurError('OPTION', 'recur classify eval needs --data FILE', 'Give a labelled .jsonl, .csv or .tsv file')
+  const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  const classifier = TextClassifier.fromBundle(await loadTaskModel(path, kernels, NAMES))
+  const inputField = (values['inputField'] as string | undefined) ?? recorded(classifier.training, 'inputField', 'text')
+  const labelField = (values['labelField'] as string | undefined) ?? recorded(classifier.training, 'labelField', 'label')
+  const records = await readRecords(data, [inputField, labelField], values['format'] as DatasetFormat | undefined)
+  const result = await classifier.evaluate(examplesOf(records, inputField, labelField))
+  if (values['json'] === true) io.out.write(`${JSON.stringify({ model: path, data, ...evaluationJson(result) })}\n`)
+  else io.out.write(`${formatEvaluation(result, data)}\n`)
+  return 0
+}
+
+/** The JSON form of an evaluation: scores by label name. */
+export function evaluationJson(result: ClassifyEvaluation): Record<string, unknown> {
+  const byLabel = (scores: readonly { precision: number; recall: number; f1: number; support: number }[]) =>
+    Object.fromEntries(result.labels.map((label, k) => [label, { precision: scores[k]!.precision, recall: scores[k]!.recall, f1: scores[k]!.f1, support: scores[k]!.support }]))
+  if (result.multiLabel) {
+    const r = result.report
+    return {
+      multiLabel: true, examples: result.examples, loss: result.loss, microPrecision: r.microPrecision, microRecall: r.microRecall, microF1: r.microF1,
+      macroPrecision: r.macroPrecision, macroRecall: r.macroRecall, macroF1: r.macroF1, exactMatch: r.exactMatch, perLabel: byLabel(r.perLabel),
+    }
+  }
+  const r = result.report
+  return {
+    multiLabel: false, examples: result.examples, loss: result.loss, accuracy: r.accuracy, macroPrecision: r.macroPrecision, macroRecall: r.macroRecall,
+    macroF1: r.macroF1, perClass: byLabel(r.perClass), confusion: { labels: result.labels, matrix: r.confusion },
+  }
+}
+
+function formatEvaluation(result: ClassifyEvaluation, data: string): string {
+  const head = formatKeyValues([
+    ['data', `${data} (${result.examples.toLocaleString('en')} examples)`],
+    ['mean loss', `${formatFixed(result.loss, 4)} nats`],
+  ])
+  if (result.multiLabel) {
+    const r = result.report
+    const rows = result.labels.map((label, k) => ({ name: label, ...r.perLabel[k]! }))
+    rows.push({ name: 'micro avg', precision: r.microPrecision, recall: r.microRecall, f1: r.microF1, support: r.perLabel.reduce((n, s) => n + s.support, 0), predicted: 0 })
+    return `${head}\n\n${formatScoreTable(rows)}\nmacro-F1 ${formatFixed(r.macroF1, 4)}, exact match ${formatFixed(r.exactMatch, 4)}`
+  }
+  const r = result.report
+  return `${head}\n\n${formatClassificationReport(r, result.labels)}\nmacro-F1 ${formatFixed(r.macroF1, 4)}\n\n${formatConfusionMatrix(r.confusion, result.labels)}`
+}

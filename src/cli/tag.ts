@@ -1,0 +1,181 @@
+/** `recur tag train|predict|eval`: sequence tagging (one tag per input token) from JSON lines, CSV or TSV files. */
+import type { DatasetFormat } from '../data/parse.js'
+import { formatClassificationReport, formatEntityReport } from '../data/metrics.js'
+import { RecurError } from '../errors.js'
+import { parseWidths } from '../tasks/classify.js'
+import { TAG_FIELDS, TextTagger, resolveTagConfig, type TagConfig, type TagEvaluation, type TagExample } from '../tasks/tag.js'
+import {
+  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, loadTaskModel, modelAndTexts, modelFlag,
+  outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, runTaskTraining, validFlag, writeJsonLines,
+  type SourcedRecord, type TaskNames,
+} from '../tasks/common.js'
+import { defineCommand, defineGroup, isCommand, type CommandLine, type FlagSpec } from './args.js'
+import { backendFlag, backendFrom, jsonFlag, type Io } from './common.js'
+import { formatFixed, formatKeyValues } from './format.js'
+
+const NAMES: TaskNames = { command: 'tag', kind: 'tagger' }
+function labelFieldFlag(trained: boolean): FlagSpec {
+  return {
+    name: 'label-field', type: 'string', placeholder: 'name',
+    description: `Field or column holding one tag per input token (a JSON array, or tags separated by spaces) [default: ${trained ? 'the one the model was trained with' : 'tags'}]`,
+  }
+}
+
+export const tagTrainCommand = defineCommand({
+  name: 'train',
+  summary: 'Train a sequence tagger: one tag per input token (BIO entities, 0/1 flags)',
+  usage: '--data <file> [flags]',
+  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false, 'Field or column holding the input (words are cut at whitespace)'), labelFieldFlag(false), outFlag('tagger'), ...configFlags(TAG_FIELDS), backendFlag, jsonFlag],
+  examples: [
+    { command: 'recur tag train --data ner.jsonl --input-field text --label-field tags', description: 'BIO tags, a bidirectional GRU, 10% held out' },
+    { command: 'recur tag train --data names.tsv --binary --no-bidirectional', description: 'two tags as one sigmoid per token, reading left to right only' },
+  ],
+})
+
+export const tagPredictCommand = defineCommand({
+  name: 'predict',
+  summary: 'Tag texts: one JSON line per input with its tokens, tags and their probabilities',
+  usage: '[model] [text...] [flags]',
+  positionals: [
+    { name: 'model', description: 'Model file written by recur tag train (or --model)', optional: true },
+    { name: 'text', description: 'Texts to tag (default: --data, else standard input)', optional: true, variadic: true },
+  ],
+  flags: [
+    modelFlag,
+    { ...dataFlag, description: 'Inputs: JSON lines, CSV, TSV, or a .txt file of one text per line (default: standard input)' },
+    predictFormatFlag,
+    inputFieldFlag(true, 'Field or column holding the input'),
+    backendFlag,
+  ],
+  examples: ['recur tag predict runs/ner/tagger.recur "Ada Lovelace met Charles Babbage in London"', 'cat sentences.txt | recur tag predict runs/ner/tagger.recur'],
+})
+
+export const tagEvalCommand = defineCommand({
+  name: 'eval',
+  summary: 'Score a tagger on tagged data: token accuracy, per-tag scores, entity precision, recall and F1 for BIO tags',
+  usage: '[model] --data <file> [flags]',
+  positionals: [{ name: 'model', description: 'Model file written by recur tag train (or --model)', optional: true }],
+  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true, 'Field or column holding the input'), labelFieldFlag(true), backendFlag, jsonFlag],
+  examples: ['recur tag eval runs/ner/tagger.recur --data test.jsonl', 'recur tag eval runs/ner/tagger.recur --data test.jsonl --json'],
+})
+
+export const tagGroup = defineGroup({
+  name: 'tag',
+  summary: 'Sequence tagging (many-to-many, one tag per token): train, predict, eval',
+  commands: [tagTrainCommand, tagPredictCommand, tagEvalCommand],
+  examples: [
+    { command: 'recur tag train --data ner.jsonl --out ner.recur', description: 'train on JSON lines {"text": "Ada met Bob", "tags": "B-PER O B-PER"}' },
+    { command: 'recur tag predict ner.recur "Grace met Alan"', description: 'then tag new text' },
+  ],
+})
+
+type Values = Record<string, string | number | boolean | undefined>
+
+/** Runs a `recur tag ...` command line; null when `line` is not one. */
+export function dispatchTag(line: CommandLine, io: Io): Promise<number> | null {
+  if (line.kind !== 'command') return null
+  const values = line.values as Values
+  const positionals = line.positionals as Record<string, string | string[] | undefined>
+  if (isCommand(line, tagTrainCommand)) return runTagTrain(values, line.given, io)
+  if (isCommand(line, tagPredictCommand)) {
+    const args = [positionals['model'] as string | undefined, ...((positionals['text'] as string[] | undefined) ?? [])].filter((a): a is string => a !== undefined)
+    return runTagPredict(args, values, io)
+  }
+  if (isCommand(line, tagEvalCommand)) return runTagEval(positionals['model'] as string | undefined, values, io)
+  return null
+}
+
+function examplesOf(records: readonly SourcedRecord[], inputField: string, labelField: string): TagExample[] {
+  return records.map((r) => ({ input: r.fields[inputField]!, tags: r.fields[labelField]!, where: r.where }))
+}
+
+export async function runTagTrain(values: Values, given: ReadonlySet<string>, io: Io): Promise<number> {
+  const data = values['data'] as string | undefined
+  if (data === undefined) throw new RecurError('OPTION', 'recur tag train needs --data FILE', 'Give a .jsonl, .csv or .tsv file of texts with one tag per token, e.g. --data ner.jsonl')
+  if (given.has('dense')) parseWidths(values['dense'] as string, '--dense')
+  const config = resolveTagConfig(givenSettings(TAG_FIELDS, values, given) as Partial<TagConfig>)
+  const inputField = (values['inputField'] as string | undefined) ?? 'text'
+  const labelField = (values['labelField'] as string | undefined) ?? 'tags'
+  const format = values['format'] as DatasetFormat | undefined
+  const valid = values['valid'] as string | undefined
+  const json = values['json'] === true
+  const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  const split = await readTrainingData({ data, valid, format, fields: [inputField, labelField], valFraction: config.valFraction, seed: config.seed })
+  const train = examplesOf(split.train, inputField, labelField)
+  const validation = examplesOf(split.validation, inputField, labelField)
+  const tagger = TextTagger.create(kernels, train, config, validation)
+  const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'tagger')
+  const a = tagger.model.architecture
+  const tags = tagger.labels.labels
+  const header = [
+    `recur tag train: ${config.inputLevel}-level ${a.bidirectional ? 'bidirectional ' : ''}${a.cell.toUpperCase()}, ${a.layers} x ${a.hidden}, ` +
+      `${tagger.model.params.size.toLocaleString('en')} parameters, vocabulary ${tagger.vocabulary.size.toLocaleString('en')}, backend ${kernels.name}`,
+    `  ${tags.length} tags (${tagger.binary ? `binary: one sigmoid per token for ${JSON.stringify(tags[1])}` : 'softmax'}): ${tags.slice(0, 12).join(', ')}${tags.length > 12 ? ', ...' : ''}`,
+    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation examples (validation: ${split.validationSource})`,
+  ]
+  return runTaskTraining({
+    io, names: NAMES, config: tagger.config, json, out, header,
+    session: tagger.session(train, validation),
+    metric: { name: 'token accuracy', column: 'valTokenAccuracy' },
+    info: { data, valid: valid ?? null, inputField, labelField, binary: tagger.binary, trainExamples: train.length, validationExamples: validation.length },
+    save: async (info) => {
+      tagger.training = info
+      await tagger.save(out)
+    },
+    next: [`recur tag predict ${out} "some text to tag"`, `recur tag eval ${out} --data ${valid ?? '<tagged test file>'}`],
+    summary: { tags: tags.slice(), binary: tagger.binary, trainExamples: train.length, validationExamples: validation.length },
+  })
+}
+
+export async function runTagPredict(args: readonly string[], values: Values, io: Io): Promise<number> {
+  const { model: path, texts } = modelAndTexts('tag predict', args, values['model'] as string | undefined)
+  const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  const tagger = TextTagger.fromBundle(await loadTaskModel(path, kernels, NAMES))
+  const inputField = (values['inputField'] as string | undefined) ?? recorded(tagger.training, 'inputField', 'text')
+  const inputs = await readPredictInputs({ io, command: 'tag predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  const predictions = await tagger.predict(inputs.map((i) => i.value), { where: inputs.map((i) => i.where) })
+  writeJsonLines(io, predictions.map((p, i) => ({ input: inputs[i]!.value, tokens: p.tokens, tags: p.tags, probabilities: p.probabilities })))
+  return 0
+}
+
+export async function runTagEval(modelArgument: string | undefined, values: Values, io: Io): Promise<number> {
+  const { model: path, texts } = modelAndTexts('tag eval', modelArgument === undefined ? [] : [modelArgument], values['model'] as string | undefined)
+  if (texts.length > 0) throw new RecurError('OPTION', `tag eval: unexpected argument '${texts[0]}'`, 'Give the model once, as the argument or with --model')
+  const data = values['data'] as string | undefined
+  if (data === undefined) throw new RecurError('OPTION', 'recur tag eval needs --data FILE', 'Give a tagged .jsonl, .csv or .tsv file')
+  const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  const tagger = TextTagger.fromBundle(await loadTaskModel(path, kernels, NAMES))
+  const inputField = (values['inputField'] as string | undefined) ?? recorded(tagger.training, 'inputField', 'text')
+  const labelField = (values['labelField'] as string | undefined) ?? recorded(tagger.training, 'labelField', 'tags')
+  const records = await readRecords(data, [inputField, labelField], values['format'] as DatasetFormat | undefined)
+  const result = await tagger.evaluate(examplesOf(records, inputField, labelField))
+  if (values['json'] === true) io.out.write(`${JSON.stringify({ model: path, data, ...tagEvaluationJson(result) })}\n`)
+  else io.out.write(`${formatTagEvaluation(result, data)}\n`)
+  return 0
+}
+
+/** The JSON form of a tagger evaluation. */
+export function tagEvaluationJson(result: TagEvaluation): Record<string, unknown> {
+  const r = result.perTag
+  return {
+    examples: result.examples, tokens: result.tokens, loss: result.loss, tokenAccuracy: result.tokenAccuracy,
+    perTag: Object.fromEntries(result.labels.map((label, k) => [label, { precision: r.perClass[k]!.precision, recall: r.perClass[k]!.recall, f1: r.perClass[k]!.f1, support: r.perClass[k]!.support }])),
+    macroF1: r.macroF1,
+    entities: result.entities === null ? null : {
+      precision: result.entities.precision, recall: result.entities.recall, f1: result.entities.f1,
+      correct: result.entities.correct, predicted: result.entities.predicted, support: result.entities.support,
+      perType: Object.fromEntries([...result.entities.perType].map(([type, s]) => [type, { precision: s.precision, recall: s.recall, f1: s.f1, support: s.support }])),
+    },
+  }
+}
+
+function formatTagEvaluation(result: TagEvaluation, data: string): string {
+  const head = formatKeyValues([
+    ['data', `${data} (${result.examples.toLocaleString('en')} examples, ${result.tokens.toLocaleString('en')} tokens)`],
+    ['mean loss', `${formatFixed(result.loss, 4)} nats per token`],
+    ['token accuracy', formatFixed(result.tokenAccuracy, 4)],
+  ])
+  const perTag = `Per tag (over tokens):\n${formatClassificationReport(result.perTag, result.labels)}`
+  const entities = result.entities === null ? '' : `\n\nEntities (exact span and type):\n${formatEntityReport(result.entities)}`
+  return `${head}\n\n${perTag}${entities}`
+}
