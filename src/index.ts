@@ -47,3 +47,41 @@ export { buildVocabularyFromFile, decodeCorpus, readCorpusFile } from './text/co
 // Model files
 export { decodeModelFile, encodeModelFile, type DecodedModelFile, type ModelFileInput, type ModelTensor } from './io/model-format.js'
 export { loadModelFile, saveModelFile } from './io/model-file.js'
+
+// Sequence tasks: text classification and tagging from raw text (src/tasks/)
+export {
+  TASK_FIELDS, buildInputVocabulary, configFlags, encodeTokens, inputTokenizer, readRecords, readTrainingData, resolveTaskConfig,
+  splitTokens, textTokens, totalSteps, trainTask,
+  type ConfigField, type ConfigOf, type SourcedRecord, type StepReport, type TaskConfig, type TaskSession, type TrainHooks, type TrainOutcome, type ValidationScore,
+} from './tasks/common.js'
+export {
+  CLASSIFY_FIELDS, TextClassifier, resolveClassifyConfig, splitLabels, trainClassifier,
+  type ClassPrediction, type ClassifyConfig, type ClassifyEvaluation, type ClassifyExample,
+} from './tasks/classify.js'
+export { TAG_FIELDS, TextTagger, resolveTagConfig, trainTagger, type TagConfig, type TagEvaluation, type TagExample, type TagPrediction } from './tasks/tag.js'
+export { SequenceClassifier, type ClassifierArchitecture } from './models/classifier.js'
+export { SequenceTagger, type TaggerArchitecture } from './models/tagger.js'
+
+// Interoperability: safetensors with PyTorch names and layouts, ONNX export (docs/conventions.md has the mappings)
+export {
+  SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES, decodeSafetensors, encodeSafetensors, tensorToFloat32,
+  type DecodedSafetensors, type SafetensorsDtype, type SafetensorsInput, type SafetensorsTensor,
+} from './io/safetensors.js'
+export {
+  LANGUAGE_MODEL_NAMES, PYTORCH_MODULE_NAMES, TAGGER_NAMES, checkPyTorchExpressible, convertGateBlocks, decodePyTorchSafetensors,
+  encodePyTorchSafetensors, fromPyTorch, fromPyTorchStateDict, hasRecurMetadata, inferPyTorchNetwork, pytorchNetworkOf, pytorchShapes,
+  recurNameOf, toPyTorch, toPyTorchStateDict, torchNameOf,
+  type ModuleNames, type PyTorchCompatibleModel, type PyTorchImportConfig, type PyTorchNetwork, type RecurrentModule, type StateTensor,
+} from './io/pytorch.js'
+export {
+  ONNX_IR_VERSION, ONNX_OPSET, classifierToOnnx, exportOnnx, languageModelToOnnx, seq2seqToOnnx, taggerToOnnx,
+  type OnnxExportOptions, type OnnxExportable, type OnnxGraph,
+} from './io/onnx.js'
+
+// Sequence tasks: encoder-decoder translation from raw text (src/tasks/translate.ts)
+export {
+  DECODE_FIELDS, TRANSLATE_FIELDS, TRANSLATE_SPECIALS, TextTranslator, resolveDecodeConfig, resolveTranslateConfig, trainTranslator, translateTokenizers,
+  translationBatch,
+  type DecodeConfig, type EncodedPair, type TranslateConfig, type TranslateEvaluation, type TranslateExample, type Translation,
+  type TranslationBatch, type TranslationCandidate,
+} from './tasks/translate.js'

@@ -16,6 +16,8 @@ export interface Io {
   env: Record<string, string | undefined>
   /** Set by a SIGINT / SIGTERM handler; long commands check it between steps. */
   interrupted: { value: boolean }
+  /** The text of standard input (tests inject it); absent: the process's standard input is read. */
+  readStdin?: () => Promise<string>
 }
 
 export const backendFlag: FlagSpec = {

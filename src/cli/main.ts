@@ -5,14 +5,26 @@
  */
 import { createRequire } from 'node:module'
 import { RecurError } from '../errors.js'
-import { defineGroup, isCommand, parseCommandLine } from './args.js'
+import { defineGroup, isCommand, parseCommandLine, type CommandLine } from './args.js'
+import { classifyGroup, dispatchClassify } from './classify.js'
 import type { Io } from './common.js'
 import { evalCommand, runEval } from './eval.js'
+import { exportCommand, runExport } from './export.js'
+import { importCommand, runImport } from './import.js'
 import { infoCommand, runInfo } from './info.js'
 import { plotCommand, runPlot } from './plot.js'
 import { runSample, sampleCommand } from './sample.js'
 import { runScore, scoreCommand } from './score.js'
 import { runTrain, trainCommand } from './train.js'
+import { dispatchTag, tagGroup } from './tag.js'
+import { dispatchTranslate, translateGroup } from './translate.js'
+
+/**
+ * The sequence-task command groups (`recur classify ...`) and their runners: a runner returns
+ * null for a command line that is not its group's. Add a task by adding its group and runner here.
+ */
+const TASK_GROUPS = [classifyGroup, tagGroup, translateGroup] as const
+const TASK_RUNNERS: readonly ((line: CommandLine, io: Io) => Promise<number> | null)[] = [dispatchClassify, dispatchTag, dispatchTranslate]
 
 const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version
 
@@ -20,7 +32,7 @@ export const program = defineGroup({
   name: 'recur',
   summary: 'Recurrent sequence models (RNN, GRU, LSTM): train, sample, evaluate and score',
   version,
-  commands: [trainCommand, sampleCommand, evalCommand, scoreCommand, infoCommand, plotCommand],
+  commands: [trainCommand, sampleCommand, evalCommand, scoreCommand, infoCommand, plotCommand, ...TASK_GROUPS, exportCommand, importCommand],
   examples: [
     { command: 'recur train', description: 'train a character-level LSTM on Moby Dick (a few minutes)' },
     { command: 'recur sample runs/moby-dick/model.recur', description: 'then generate text from it' },
@@ -36,6 +48,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     err: io.err ?? process.stderr,
     env: io.env ?? process.env,
     interrupted: io.interrupted ?? { value: false },
+    ...(io.readStdin === undefined ? {} : { readStdin: io.readStdin }),
   }
   const onSignal = () => {
     if (full.interrupted.value) process.exit(130) // a second Ctrl-C quits at once
@@ -65,6 +78,12 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     if (isCommand(line, scoreCommand)) return await runScore(positionals['model'] as string, positionals['text'] as string[], values, full)
     if (isCommand(line, infoCommand)) return await runInfo(positionals['model'] as string | undefined, values, full)
     if (isCommand(line, plotCommand)) return await runPlot(positionals['log'] as string, values, full)
+    if (isCommand(line, exportCommand)) return await runExport(positionals['model'] as string, values, full)
+    if (isCommand(line, importCommand)) return await runImport(positionals['weights'] as string, values, full)
+    for (const run of TASK_RUNNERS) {
+      const running = run(line, full)
+      if (running !== null) return await running
+    }
     throw new RecurError('OPTION', `command '${line.path.join(' ')}' is not implemented`)
   } catch (error) {
     if (error instanceof RecurError) {
