@@ -1,7 +1,7 @@
 /** `recur train`: train a language model on a text file (Moby Dick by default). */
 import { basename, dirname, extname, join } from 'node:path'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { TRAIN_FIELDS, flagName, resolveTrainConfig, type TrainConfig } from '../config.js'
+import { REFERENCE_PROFILE, TRAIN_FIELDS, flagName, resolveTrainConfig, type TrainConfig } from '../config.js'
 import { sampleTokens } from '../decode/sampling.js'
 import { RecurError } from '../errors.js'
 import { saveModelFile } from '../io/model-file.js'
@@ -65,8 +65,11 @@ function tokenizerFrom(config: TrainConfig, given: ReadonlySet<string>): Tokeniz
 export async function runTrain(values: TrainValues, given: ReadonlySet<string>, io: Io): Promise<number> {
   const partial: Record<string, unknown> = {}
   for (const name of Object.keys(TRAIN_FIELDS)) partial[name] = values[name]
-  let config = resolveTrainConfig(partial as Partial<TrainConfig>)
   const kernels = await backendFrom(values['backend'] as string | undefined, io)
+  // The reference backend is ~100x slower than native: size the default model for it (config.ts).
+  const quick = kernels.name === 'reference' && values['resume'] === undefined && !Object.keys(REFERENCE_PROFILE).some((name) => given.has(name))
+  if (quick) Object.assign(partial, REFERENCE_PROFILE)
+  let config = resolveTrainConfig(partial as Partial<TrainConfig>)
   const json = values['json'] === true
   const resumePath = values['resume'] as string | undefined
   const resumed = resumePath === undefined ? null : await loadModel(resumePath, kernels)
@@ -132,6 +135,7 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
     `recur train: ${config.level}-level ${config.cell.toUpperCase()}, ${model.architecture.layers} x ${model.architecture.hidden}, ` +
       `${params.toLocaleString('en')} parameters, vocabulary ${vocabulary.size}, backend ${kernels.name}`,
   )
+  if (quick) say('  the reference backend is slow, so this is a small model; set --layers, --hidden, --steps ... to choose your own')
   say(`  corpus ${info.corpus.name}: ${trainIds.length.toLocaleString('en')} training + ${valIds.length.toLocaleString('en')} validation tokens`)
   say(`  ${config.steps - trainer.step} steps of ${config.batch} x ${config.seqLength} tokens${resumed ? `, resuming at step ${trainer.step}` : ''}; Ctrl-C saves and stops`)
 

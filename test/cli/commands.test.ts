@@ -20,7 +20,7 @@ import { assertSameTensors, f32, runCli, stackLines, syntheticCorpus, type CliRe
 
 let dir: string
 let corpus: string
-const tiny = ['--hidden', '8', '--batch', '2', '--seq-length', '8', '--seed', '3']
+const tiny = ['--layers', '1', '--hidden', '8', '--batch', '2', '--seq-length', '8', '--seed', '3']
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'recur-commands-'))

@@ -137,7 +137,7 @@ describe('a model trained by recur train, in the page', () => {
     writeFileSync(corpus, syntheticCorpus(300))
     model = join(dir, 'model.recur')
     const trained = await runCli([
-      'train', '--corpus', corpus, '--out', model, '--cell', 'lstm', '--hidden', '16', '--batch', '4', '--seq-length', '16',
+      'train', '--corpus', corpus, '--out', model, '--cell', 'lstm', '--layers', '1', '--hidden', '16', '--batch', '4', '--seq-length', '16',
       '--steps', '40', '--val-every', '20', '--sample-every', '0', '--seed', '2',
     ])
     assert.equal(trained.code, 0, trained.err)

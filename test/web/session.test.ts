@@ -33,7 +33,7 @@ function sampleFlags(request: { seed: number; temperature: number; length: numbe
 
 async function cliTrain(name: string, flags: string[]): Promise<string> {
   const model = join(dir, `${name}.recur`)
-  const result = await runCli(['train', '--corpus', corpus, '--out', model, '--hidden', '12', '--batch', '4', '--seq-length', '12', '--steps', '30', '--val-every', '0', '--sample-every', '0', ...flags])
+  const result = await runCli(['train', '--corpus', corpus, '--out', model, '--layers', '1', '--hidden', '12', '--batch', '4', '--seq-length', '12', '--steps', '30', '--val-every', '0', '--sample-every', '0', ...flags])
   assert.equal(result.code, 0, result.err)
   return model
 }
