@@ -8,8 +8,8 @@ import {
   outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, runTaskTraining, validFlag, writeJsonLines,
   type SourcedRecord, type TaskNames,
 } from '../tasks/common.js'
-import { defineCommand, defineGroup, isCommand, type CommandLine, type FlagSpec } from './args.js'
-import { backendFlag, backendFrom, jsonFlag, type Io } from './common.js'
+import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
+import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
 import { formatFixed, formatKeyValues } from './format.js'
 
 const NAMES: TaskNames = { command: 'classify', kind: 'classifier' }
@@ -77,16 +77,10 @@ type Values = Record<string, string | number | boolean | undefined>
 
 /** Runs a `recur classify ...` command line; null when `line` is not one. */
 export function dispatchClassify(line: CommandLine, io: Io): Promise<number> | null {
-  if (line.kind !== 'command') return null
-  const values = line.values as Values
-  const positionals = line.positionals as Record<string, string | string[] | undefined>
-  if (isCommand(line, classifyTrainCommand)) return runClassifyTrain(values, line.given, io)
-  if (isCommand(line, classifyPredictCommand)) {
-    const args = [positionals['model'] as string | undefined, ...((positionals['text'] as string[] | undefined) ?? [])].filter((a): a is string => a !== undefined)
-    return runClassifyPredict(args, values, io)
-  }
-  if (isCommand(line, classifyEvalCommand)) return runClassifyEval(positionals['model'] as string | undefined, values, io)
-  return null
+  return dispatchTaskCommand(line, io, {
+    train: classifyTrainCommand, predict: classifyPredictCommand, eval: classifyEvalCommand,
+    runTrain: runClassifyTrain, runPredict: runClassifyPredict, runEval: runClassifyEval,
+  })
 }
 
 function examplesOf(records: readonly SourcedRecord[], inputField: string, labelField: string): ClassifyExample[] {

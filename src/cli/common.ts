@@ -7,7 +7,7 @@ import { resolveBackend } from '../kernels/registry.js'
 import type { Kernels } from '../kernels/types.js'
 import type { Vocabulary } from '../text/vocabulary.js'
 import { decodeLanguageModel, type LanguageModelBundle } from '../models/language-model-file.js'
-import type { FlagSpec } from './args.js'
+import { isCommand, type CommandLine, type CommandSpec, type FlagSpec } from './args.js'
 
 /** Where a command writes: results to `out`, progress and messages to `err`. */
 export interface Io {
@@ -76,4 +76,31 @@ export function encodeArgument(vocabulary: Vocabulary, tokens: readonly string[]
     }
   }
   return vocabulary.encode(tokens, { unknown: 'unk' })
+}
+
+type TaskValues = Record<string, string | number | boolean | undefined>
+
+/** The three commands of a task group and what runs each. */
+export interface TaskCommands {
+  train: CommandSpec
+  predict: CommandSpec
+  eval: CommandSpec
+  runTrain: (values: TaskValues, given: ReadonlySet<string>, io: Io) => Promise<number>
+  /** args: the model (when given as a positional) followed by the texts. */
+  runPredict: (args: string[], values: TaskValues, io: Io) => Promise<number>
+  runEval: (model: string | undefined, values: TaskValues, io: Io) => Promise<number>
+}
+
+/** Runs `recur <task> train|predict|eval ...` for one task group; null when `line` is not one of its commands. */
+export function dispatchTaskCommand(line: CommandLine, io: Io, task: TaskCommands): Promise<number> | null {
+  if (line.kind !== 'command') return null
+  const values = line.values as TaskValues
+  const positionals = line.positionals as Record<string, string | string[] | undefined>
+  if (isCommand(line, task.train)) return task.runTrain(values, line.given, io)
+  if (isCommand(line, task.predict)) {
+    const args = [positionals['model'] as string | undefined, ...((positionals['text'] as string[] | undefined) ?? [])].filter((a): a is string => a !== undefined)
+    return task.runPredict(args, values, io)
+  }
+  if (isCommand(line, task.eval)) return task.runEval(positionals['model'] as string | undefined, values, io)
+  return null
 }

@@ -9,8 +9,8 @@ import {
   outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, runTaskTraining, validFlag, writeJsonLines,
   type SourcedRecord, type TaskNames,
 } from '../tasks/common.js'
-import { defineCommand, defineGroup, isCommand, type CommandLine, type FlagSpec } from './args.js'
-import { backendFlag, backendFrom, jsonFlag, type Io } from './common.js'
+import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
+import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
 import { formatFixed, formatKeyValues } from './format.js'
 
 const NAMES: TaskNames = { command: 'tag', kind: 'tagger' }
@@ -73,16 +73,10 @@ type Values = Record<string, string | number | boolean | undefined>
 
 /** Runs a `recur tag ...` command line; null when `line` is not one. */
 export function dispatchTag(line: CommandLine, io: Io): Promise<number> | null {
-  if (line.kind !== 'command') return null
-  const values = line.values as Values
-  const positionals = line.positionals as Record<string, string | string[] | undefined>
-  if (isCommand(line, tagTrainCommand)) return runTagTrain(values, line.given, io)
-  if (isCommand(line, tagPredictCommand)) {
-    const args = [positionals['model'] as string | undefined, ...((positionals['text'] as string[] | undefined) ?? [])].filter((a): a is string => a !== undefined)
-    return runTagPredict(args, values, io)
-  }
-  if (isCommand(line, tagEvalCommand)) return runTagEval(positionals['model'] as string | undefined, values, io)
-  return null
+  return dispatchTaskCommand(line, io, {
+    train: tagTrainCommand, predict: tagPredictCommand, eval: tagEvalCommand,
+    runTrain: runTagTrain, runPredict: runTagPredict, runEval: runTagEval,
+  })
 }
 
 function examplesOf(records: readonly SourcedRecord[], inputField: string, labelField: string): TagExample[] {

@@ -10,8 +10,8 @@ import {
   DECODE_FIELDS, TRANSLATE_FIELDS, TextTranslator, resolveDecodeConfig, resolveTranslateConfig,
   type DecodeConfig, type TranslateEvaluation, type TranslateExample, type TranslationCandidate,
 } from '../tasks/translate.js'
-import { defineCommand, defineGroup, isCommand, type CommandLine, type FlagSpec } from './args.js'
-import { backendFlag, backendFrom, jsonFlag, type Io } from './common.js'
+import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
+import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
 import { formatFixed, formatKeyValues } from './format.js'
 
 const NAMES: TaskNames = { command: 'translate', kind: 'seq2seq' }
@@ -83,16 +83,10 @@ type Values = Record<string, string | number | boolean | undefined>
 
 /** Runs a `recur translate ...` command line; null when `line` is not one. */
 export function dispatchTranslate(line: CommandLine, io: Io): Promise<number> | null {
-  if (line.kind !== 'command') return null
-  const values = line.values as Values
-  const positionals = line.positionals as Record<string, string | string[] | undefined>
-  if (isCommand(line, translateTrainCommand)) return runTranslateTrain(values, line.given, io)
-  if (isCommand(line, translatePredictCommand)) {
-    const args = [positionals['model'] as string | undefined, ...((positionals['text'] as string[] | undefined) ?? [])].filter((a): a is string => a !== undefined)
-    return runTranslatePredict(args, values, io)
-  }
-  if (isCommand(line, translateEvalCommand)) return runTranslateEval(positionals['model'] as string | undefined, values, io)
-  return null
+  return dispatchTaskCommand(line, io, {
+    train: translateTrainCommand, predict: translatePredictCommand, eval: translateEvalCommand,
+    runTrain: runTranslateTrain, runPredict: runTranslatePredict, runEval: runTranslateEval,
+  })
 }
 
 function examplesOf(records: readonly SourcedRecord[], inputField: string, targetField: string): TranslateExample[] {
