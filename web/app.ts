@@ -145,6 +145,9 @@ function drawChart(): void {
 function drawStats(step: number | null, tokensPerSecond: number | null): void {
   ui.step.textContent = step === null ? '–' : numberFormat.format(step)
   ui.loss.textContent = smoothedLoss === null ? '–' : formatLoss(smoothedLoss)
+  // The shown loss is smoothed; the first step's own loss stays readable (the tests compare with it).
+  const first = trainingPoints[0]
+  if (first !== undefined) ui.loss.dataset.first = String(first.loss)
   const lastVal = validationPoints.at(-1)?.valLoss
   ui.val.textContent = lastVal === undefined ? '–' : formatLoss(lastVal)
   if (tokensPerSecond !== null) ui.speed.textContent = numberFormat.format(Math.round(tokensPerSecond))

@@ -66,7 +66,9 @@ describe('the demo page in Chromium', () => {
     await page.click('#train')
     await waitForState(page, 'training')
     await page.waitForFunction("document.querySelector('#stat-loss').textContent !== '–'", undefined, WAIT)
-    const firstLoss = await statValue(page, 'stat-loss')
+    // The shown loss is smoothed over the steps of a slice, and a fast machine runs many steps in
+    // the first one: compare with the first step's own loss, which the page keeps beside it.
+    const firstLoss = Number(await page.getAttribute('#stat-loss', 'data-first'))
     assert.ok(firstLoss > 3.5, `an untrained model's loss is near ln V, got ${firstLoss}`)
 
     // The loss falls, a validation loss and a sample shown while training appear.
