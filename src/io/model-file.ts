@@ -68,6 +68,46 @@ export async function loadModelFile(path: string, options: LoadModelFileOptions 
   return decodeModelFile(bytes, { expectKind: options.expectKind, source: path })
 }
 
+/**
+ * Removes the temporary files that saves of `path` left behind in processes that are no longer
+ * running (a process killed in the middle of a save cannot remove its own); those of a running
+ * process are kept. Returns the names removed. Only tidies up: a folder it cannot read is ignored.
+ */
+export async function removeStaleSaveFiles(path: string): Promise<string[]> {
+  const target = await resolveLink(path)
+  const directory = dirname(target)
+  const prefix = `.${basename(target)}.tmp-`
+  let names: string[]
+  try {
+    names = await fs.readdir(directory)
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    const owner = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]{12}$/.exec(name.slice(prefix.length)) : null
+    if (owner === null || isRunning(Number(owner[1]))) continue
+    try {
+      await fs.unlink(join(directory, name))
+      removed.push(name)
+    } catch {
+      // gone already, or not ours to remove
+    }
+  }
+  return removed
+}
+
+/** Whether a process with this id exists (EPERM: it does, under another user). */
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errorCode(error) === 'EPERM'
+  }
+}
+
 /** The file a symbolic link at `path` points to, or `path` itself (also when it does not exist yet). */
 async function resolveLink(path: string): Promise<string> {
   try {

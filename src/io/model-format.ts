@@ -33,6 +33,7 @@
  */
 
 import { RecurError } from '../errors.js'
+import { describeShape, quoteName } from './describe.js'
 
 /** The 8 bytes every recur model file starts with: "RECUR\x00MF". */
 export const MODEL_FILE_MAGIC: Uint8Array = new Uint8Array([0x52, 0x45, 0x43, 0x55, 0x52, 0x00, 0x4d, 0x46])
@@ -372,8 +373,8 @@ export function decodeModelFile(bytes: Uint8Array | ArrayBuffer, options: Decode
   if (options.expectKind !== undefined && header.kind !== options.expectKind) {
     throw new RecurError(
       'VERSION',
-      `${what}: holds a model of kind "${header.kind}", expected kind "${options.expectKind}"`,
-      `Give the path of a "${options.expectKind}" model, or load this one as a "${header.kind}" model`,
+      `${what}: holds a model of kind ${quoteName(header.kind)}, expected kind "${options.expectKind}"`,
+      `Give the path of a "${options.expectKind}" model, or load this one as a ${quoteName(header.kind)} model`,
     )
   }
 
@@ -429,8 +430,8 @@ function parseHeader(bytes: Uint8Array, headerLength: number, what: string): Hea
     checkKeys(raw, ['name', 'dtype', 'shape', 'offset', 'byteLength'], at, fail)
     const { name, dtype, shape, offset, byteLength } = raw
     if (typeof name !== 'string' || name.length === 0) return fail(`${at}.name must be a non-empty string, got ${describe(name)}`)
-    const label = `tensor "${name}"`
-    if (names.has(name)) fail(`duplicate tensor name "${name}"`)
+    const label = `tensor ${quoteName(name)}`
+    if (names.has(name)) fail(`duplicate tensor name ${quoteName(name)}`)
     names.add(name)
     if (dtype !== 'f32' && dtype !== 'i32') return fail(`${label} has unknown dtype ${describe(dtype)} (known: "f32", "i32")`)
     if (!Array.isArray(shape)) return fail(`${label}: shape must be an array, got ${describe(shape)}`)
@@ -445,7 +446,7 @@ function parseHeader(bytes: Uint8Array, headerLength: number, what: string): Hea
       for (const d of shape as number[]) {
         elements *= d
         if (elements * ELEMENT_BYTES > Number.MAX_SAFE_INTEGER) {
-          return fail(`${label}: shape [${shape.join(', ')}] declares more elements than any file can hold`)
+          return fail(`${label}: shape ${describeShape(shape)} declares more elements than any file can hold`)
         }
       }
     } else {
@@ -460,7 +461,7 @@ function parseHeader(bytes: Uint8Array, headerLength: number, what: string): Hea
     }
     if (byteLength !== elements * ELEMENT_BYTES) {
       const expected = `${elements} x ${ELEMENT_BYTES} = ${elements * ELEMENT_BYTES} bytes`
-      fail(`${label}: byteLength ${byteLength} does not match shape [${shape.join(', ')}] (${expected})`)
+      fail(`${label}: byteLength ${byteLength} does not match shape ${describeShape(shape)} (${expected})`)
     }
     if (offset + byteLength > Number.MAX_SAFE_INTEGER) fail(`${label}: offset + byteLength is too large`)
     tensors.push({ name, dtype, shape: [...(shape as number[])], offset, byteLength })
@@ -472,7 +473,7 @@ function parseHeader(bytes: Uint8Array, headerLength: number, what: string): Hea
   let previous: TensorEntry | undefined
   for (const t of byOffset) {
     if (previous !== undefined && t.offset < end) {
-      fail(`tensors "${previous.name}" (bytes ${previous.offset}..${end}) and "${t.name}" (from ${t.offset}) overlap`)
+      fail(`tensors ${quoteName(previous.name)} (bytes ${previous.offset}..${end}) and ${quoteName(t.name)} (from ${t.offset}) overlap`)
     }
     end = t.offset + t.byteLength
     previous = t
@@ -501,7 +502,7 @@ function checkKeys(record: Record<string, unknown>, allowed: readonly string[], 
   for (const key of allowed) if (!Object.hasOwn(record, key)) fail(`${at} has no "${key}" field`)
   for (const key of Object.keys(record)) {
     if (!allowed.includes(key)) {
-      fail(`${at} has an unknown field ${JSON.stringify(key)} (version ${MODEL_FORMAT_VERSION} allows ${allowed.join(', ')})`)
+      fail(`${at} has an unknown field ${quoteName(key)} (version ${MODEL_FORMAT_VERSION} allows ${allowed.join(', ')})`)
     }
   }
 }

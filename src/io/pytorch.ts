@@ -38,8 +38,12 @@ import { CELL_GATES, LanguageModel, type LanguageModelArchitecture } from '../mo
 import type { LanguageModelBundle } from '../models/language-model-file.js'
 import { SequenceTagger, type TaggerArchitecture } from '../models/tagger.js'
 import type { TaskBundle } from '../models/task-file.js'
-import { resolveTokenizerOptions, type TokenizerOptions, type TokenizerOptionsInput } from '../text/tokenizers.js'
+import { resolveTokenizerOptions, type TokenizerOptionsInput } from '../text/tokenizers.js'
 import { Vocabulary } from '../text/vocabulary.js'
+import { describeShape, describeValue, quoteName, shortName } from './describe.js'
+import {
+  checkFiniteWeights, checkParameterBudget, fileBoolean, fileEnum, fileInt, fileNumber, fileRecord, fileTokenizer, fileVocabulary, inFileOrder, type BadFile,
+} from './file-values.js'
 import { decodeSafetensors, encodeSafetensors, tensorToFloat32, type SafetensorsInput } from './safetensors.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +234,7 @@ export function fromPyTorchStateDict(
   const expected = pytorchShapes(net, torch)
   for (const name of stateDict.keys()) {
     if (!expected.has(name)) {
-      throw new RecurError('SHAPE', `${source}: unexpected tensor '${name}' for ${describeNetwork(net)}`, `Expected exactly: ${[...expected.keys()].join(', ')}`)
+      throw new RecurError('SHAPE', `${source}: unexpected tensor '${shortName(name)}' for ${describeNetwork(net)}`, `Expected exactly: ${listNames([...expected.keys()])}`)
     }
   }
   const out = new Map<string, Float32Array>()
@@ -238,7 +242,7 @@ export function fromPyTorchStateDict(
     const tensor = stateDict.get(torchName)
     if (tensor === undefined) throw new RecurError('SHAPE', `${source}: missing tensor '${torchName}' [${shape.join(', ')}] of ${describeNetwork(net)}`)
     if (tensor.shape.join('x') !== shape.join('x')) {
-      throw new RecurError('SHAPE', `${source}: tensor '${torchName}' has shape [${tensor.shape.join(', ')}], ${describeNetwork(net)} needs [${shape.join(', ')}]`)
+      throw new RecurError('SHAPE', `${source}: tensor '${torchName}' has shape ${describeShape(tensor.shape)}, ${describeNetwork(net)} needs [${shape.join(', ')}]`)
     }
     const { name, oneHot, recurrent } = recurNameFor(torchName, net, torch, recur)
     const converted = recurrent ? (convertGateBlocks(net.cell, tensor.data) as Float32Array) : Float32Array.from(tensor.data)
@@ -246,6 +250,12 @@ export function fromPyTorchStateDict(
     out.set(name, oneHot ? transpose(converted, shape[0]!, shape[1]!) : converted)
   }
   return out
+}
+
+/** Up to 12 names, then how many more. */
+function listNames(names: readonly string[]): string {
+  const shown = names.slice(0, 12).join(', ')
+  return names.length > 12 ? `${shown} and ${names.length - 12} more` : shown
 }
 
 function describeNetwork(net: PyTorchNetwork): string {
@@ -268,7 +278,7 @@ export function inferPyTorchNetwork(shapes: ReadonlyMap<string, readonly number[
       throw new RecurError('SHAPE', `${source}: no tensor '${name}'`,
         `recur reads an nn.Embedding named '${torch.embedding}' (optional), an nn.RNN / nn.GRU / nn.LSTM named '${torch.rnn}' and an nn.Linear named '${torch.out}'; give the names your model uses in the config ("names")`)
     }
-    if (s.length !== rank) throw new RecurError('SHAPE', `${source}: tensor '${name}' has shape [${s.join(', ')}], expected ${rank} dimensions`)
+    if (s.length !== rank) throw new RecurError('SHAPE', `${source}: tensor '${name}' has shape ${describeShape(s)}, expected ${rank} dimensions`)
     return s
   }
   const [GH, H] = shape(`${torch.rnn}.weight_hh_l0`, 2) as [number, number]
@@ -398,7 +408,11 @@ export function decodePyTorchSafetensors(
 ): PyTorchCompatibleModel {
   const file = decodeSafetensors(bytes, source)
   const stateDict = new Map<string, StateTensor>()
-  for (const [name, t] of file.tensors) stateDict.set(name, { shape: t.shape, data: tensorToFloat32(t, name) })
+  for (const [name, t] of file.tensors) {
+    const data = tensorToFloat32(t, name)
+    checkFiniteWeights(source, name, data)
+    stateDict.set(name, { shape: t.shape, data })
+  }
   if (config === null) {
     if (!hasRecurMetadata(file.metadata)) {
       throw new RecurError('OPTION', `${source} has no recur metadata (it was not written by recur export), so the model's tokens are unknown`,
@@ -410,7 +424,7 @@ export function decodePyTorchSafetensors(
 }
 
 function fromRecurMetadata(metadata: Readonly<Record<string, string>>, stateDict: ReadonlyMap<string, StateTensor>, kernels: Kernels, source: string): PyTorchCompatibleModel {
-  const bad = (what: string): RecurError => new RecurError('FORMAT', `${source}: ${what}`, 'The metadata is damaged')
+  const bad: BadFile = (what) => new RecurError('FORMAT', `${source}: ${what}`, 'The metadata is damaged')
   const json = (key: string): unknown => {
     const text = metadata[key]
     if (text === undefined) throw bad(`__metadata__ has no "${key}"`)
@@ -421,45 +435,96 @@ function fromRecurMetadata(metadata: Readonly<Record<string, string>>, stateDict
     }
   }
   const kind = metadata[METADATA.kind]
-  if (kind !== 'language-model' && kind !== 'tagger') throw bad(`__metadata__ "${METADATA.kind}" is ${JSON.stringify(kind)}, expected "language-model" or "tagger"`)
+  if (kind !== 'language-model' && kind !== 'tagger') throw bad(`__metadata__ "${METADATA.kind}" is ${describeValue(kind)}, expected "language-model" or "tagger"`)
   const architecture = json(METADATA.architecture)
   if (typeof architecture !== 'object' || architecture === null) throw bad('the architecture is not an object')
-  const vocabulary = Vocabulary.fromJSON(json(METADATA.vocabulary))
-  let tokenizer: TokenizerOptions
-  try {
-    tokenizer = resolveTokenizerOptions(json(METADATA.tokenizer) as TokenizerOptionsInput)
-  } catch (error) {
-    throw bad(`invalid tokenizer settings (${error instanceof Error ? error.message : String(error)})`)
-  }
+  const vocabulary = fileVocabulary(json(METADATA.vocabulary), source, 'the vocabulary')
+  const tokenizer = fileTokenizer(json(METADATA.tokenizer), 'tokenizer settings', bad)
+  const stored = [...stateDict.values()].reduce((total, t) => total + t.data.length, 0)
   if (kind === 'language-model') {
-    const a = architecture as LanguageModelArchitecture
-    const net = networkFromArchitecture(a, false, a.vocabularySize, bad)
+    const a = checkLanguageModelArchitecture(architecture, bad)
+    const net = networkFromArchitecture(a, false, a.vocabularySize)
+    checkParameterBudget(networkWeights(net), stored, 'the architecture', bad)
+    checkVocabulary(vocabulary, net, bad)
     checkShapes(net, stateDict, source)
     const model = new LanguageModel(kernels, a)
     model.params.writeValues(fromPyTorchStateDict(net, stateDict, LANGUAGE_MODEL_NAMES, PYTORCH_MODULE_NAMES, source))
     return { kind, bundle: { model, vocabulary, tokenizer, training: null, trainerState: null, validationIds: null } }
   }
-  const a = architecture as TaggerArchitecture
+  const a = checkTaggerArchitecture(architecture, bad)
   const labels = json(METADATA.labels)
   if (!Array.isArray(labels) || !labels.every((l) => typeof l === 'string')) throw bad('the labels are not a list of strings')
-  const net = networkFromArchitecture(a, a.bidirectional === true, a.tags, bad)
+  if (a.output === 'softmax' ? labels.length !== a.tags : labels.length < 2) {
+    throw bad(`the metadata names ${labels.length} labels for a ${a.output} output of ${a.tags} (a softmax needs one label per output, a sigmoid two)`)
+  }
+  const net = networkFromArchitecture(a, a.bidirectional, a.tags)
+  checkParameterBudget(networkWeights(net), stored, 'the architecture', bad)
+  checkVocabulary(vocabulary, net, bad)
   checkShapes(net, stateDict, source)
   const model = new SequenceTagger(kernels, a)
   model.params.writeValues(fromPyTorchStateDict(net, stateDict, TAGGER_NAMES, PYTORCH_MODULE_NAMES, source))
   return { kind, bundle: { kind, model, labels: labels as string[], input: { vocabulary, tokenizer }, training: null, optimizer: null } }
 }
 
-/** The network of an architecture from a file's metadata, checked field by field before anything is allocated. */
-function networkFromArchitecture(a: Partial<LanguageModelArchitecture> & { bidirectional?: boolean }, bidirectional: boolean, outputs: unknown, bad: (what: string) => RecurError): PyTorchNetwork {
-  const int = (name: string, value: unknown, min: number): number => {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) throw bad(`architecture.${name} is ${JSON.stringify(value)}, expected an integer >= ${min}`)
-    return value
+const CELLS: readonly CellKind[] = ['rnn', 'gru', 'lstm']
+
+/** A language model's architecture from a file's metadata, checked field by field before anything is allocated. */
+function checkLanguageModelArchitecture(value: object, bad: BadFile): LanguageModelArchitecture {
+  const a = fileRecord(value, 'architecture', bad)
+  const checked: LanguageModelArchitecture = {
+    cell: fileEnum(a['cell'], 'architecture.cell', CELLS, bad),
+    layers: fileInt(a['layers'], 'architecture.layers', 1, Number.MAX_SAFE_INTEGER, bad),
+    hidden: fileInt(a['hidden'], 'architecture.hidden', 1, Number.MAX_SAFE_INTEGER, bad),
+    vocabularySize: fileInt(a['vocabularySize'], 'architecture.vocabularySize', 2, Number.MAX_SAFE_INTEGER, bad),
+    embedding: fileInt(a['embedding'], 'architecture.embedding', 0, Number.MAX_SAFE_INTEGER, bad),
+    dropout: fileNumber(a['dropout'], 'architecture.dropout', 0, 0.999, bad),
+    reset: fileEnum(a['reset'], 'architecture.reset', ['after', 'before'] as const, bad),
+    peephole: fileBoolean(a['peephole'], 'architecture.peephole', bad),
   }
-  if (a.cell === undefined || !Object.hasOwn(CELL_GATES, a.cell)) throw bad(`architecture.cell is ${JSON.stringify(a.cell)}, expected rnn, gru or lstm`)
-  return {
-    cell: a.cell, layers: int('layers', a.layers, 1), hidden: int('hidden', a.hidden, 1), bidirectional,
-    vocabularySize: int('vocabularySize', a.vocabularySize, 2), embedding: int('embedding', a.embedding, 0), outputs: int('outputs', outputs, 1),
+  if ((checked.cell === 'gru' && checked.reset === 'before') || (checked.cell === 'lstm' && checked.peephole)) {
+    throw bad(`the architecture is a ${checked.cell === 'gru' ? "GRU with reset 'before'" : 'LSTM with peepholes'}, which PyTorch weights cannot hold`)
   }
+  return inFileOrder(a, checked)
+}
+
+/**
+ * A tagger's architecture from a file's metadata, checked field by field: the PyTorch form has
+ * one nn.Linear after the recurrent module (no hidden dense layers) and concatenates directions.
+ */
+function checkTaggerArchitecture(value: object, bad: BadFile): TaggerArchitecture {
+  const a = fileRecord(value, 'architecture', bad)
+  const output = fileEnum(a['output'], 'architecture.output', ['softmax', 'sigmoid'] as const, bad)
+  if (!Array.isArray(a['dense']) || a['dense'].length !== 0) throw bad(`architecture.dense is ${describeValue(a['dense'])}, expected [] (the PyTorch form has one linear layer)`)
+  return inFileOrder(a, {
+    ...checkLanguageModelArchitecture(a, bad),
+    bidirectional: fileBoolean(a['bidirectional'], 'architecture.bidirectional', bad),
+    merge: fileEnum(a['merge'], 'architecture.merge', ['concat'] as const, bad),
+    tags: fileInt(a['tags'], 'architecture.tags', output === 'softmax' ? 2 : 1, output === 'softmax' ? Number.MAX_SAFE_INTEGER : 1, bad),
+    output,
+    dense: [],
+    activation: fileEnum(a['activation'], 'architecture.activation', ['identity', 'tanh', 'sigmoid', 'relu'] as const, bad),
+  })
+}
+
+/** The network of a checked architecture. */
+function networkFromArchitecture(a: LanguageModelArchitecture, bidirectional: boolean, outputs: number): PyTorchNetwork {
+  return { cell: a.cell, layers: a.layers, hidden: a.hidden, bidirectional, vocabularySize: a.vocabularySize, embedding: a.embedding, outputs }
+}
+
+/**
+ * The weight matrices of a network (biases left out): at least what its state dict holds, so a
+ * network whose count exceeds the file's values is refused before its tensor list is even built.
+ * Floating point, so huge fields give a huge number, never a wrapped one.
+ */
+function networkWeights(net: PyTorchNetwork): number {
+  const G = CELL_GATES[net.cell], D = net.bidirectional ? 2 : 1, H = net.hidden
+  const input = net.embedding > 0 ? net.vocabularySize * net.embedding : D * G * H * net.vocabularySize
+  return input + net.layers * D * G * H * H + net.outputs * D * H
+}
+
+/** The token ids of the vocabulary index the input weights: it must have exactly V tokens. */
+function checkVocabulary(vocabulary: Vocabulary, net: PyTorchNetwork, bad: BadFile): void {
+  if (vocabulary.size !== net.vocabularySize) throw bad(`the vocabulary has ${vocabulary.size} tokens but the architecture says ${net.vocabularySize}`)
 }
 
 /** Checks the file's tensors against the network before a model is allocated ('SHAPE', naming the tensor). */
@@ -467,7 +532,7 @@ function checkShapes(net: PyTorchNetwork, stateDict: ReadonlyMap<string, StateTe
   for (const [name, shape] of pytorchShapes(net, torch)) {
     const t = stateDict.get(name)
     if (t === undefined) throw new RecurError('SHAPE', `${source}: missing tensor '${name}' [${shape.join(', ')}] of ${describeNetwork(net)}`)
-    if (t.shape.join('x') !== shape.join('x')) throw new RecurError('SHAPE', `${source}: tensor '${name}' has shape [${t.shape.join(', ')}], ${describeNetwork(net)} needs [${shape.join(', ')}]`)
+    if (t.shape.join('x') !== shape.join('x')) throw new RecurError('SHAPE', `${source}: tensor '${name}' has shape ${describeShape(t.shape)}, ${describeNetwork(net)} needs [${shape.join(', ')}]`)
   }
 }
 
@@ -479,7 +544,7 @@ function checkConfig(raw: unknown, configSource: string): PyTorchImportConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad('expected a JSON object')
   const c = raw as Record<string, unknown>
   const known = ['model', 'cell', 'layers', 'hidden', 'bidirectional', 'embedding', 'vocabulary', 'vocabularySize', 'level', 'tokenizer', 'labels', 'output', 'names']
-  for (const key of Object.keys(c)) if (!known.includes(key)) bad(`unknown field "${key}" (known: ${known.join(', ')})`)
+  for (const key of Object.keys(c)) if (!known.includes(key)) bad(`unknown field ${quoteName(key)} (known: ${known.join(', ')})`)
   if (c['model'] !== undefined && c['model'] !== 'language-model' && c['model'] !== 'tagger') bad(`"model" is ${JSON.stringify(c['model'])}, expected "language-model" or "tagger"`)
   if (c['cell'] !== undefined && !Object.hasOwn(CELL_GATES, c['cell'] as string)) bad(`"cell" is ${JSON.stringify(c['cell'])}, expected "rnn", "gru" or "lstm"`)
   for (const [name, min] of [['layers', 1], ['hidden', 1], ['embedding', 0]] as const) {

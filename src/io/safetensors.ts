@@ -29,6 +29,7 @@
  */
 
 import { RecurError } from '../errors.js'
+import { describeShape, describeValue, quoteName, shortName } from './describe.js'
 
 /** The dtypes of the specification, with their element sizes in bytes. */
 export const SAFETENSORS_DTYPES: Readonly<Record<string, number>> = Object.freeze({
@@ -180,7 +181,7 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, source = 'saf
     if (name === METADATA_KEY) {
       if (!isRecord(raw)) fail(`${METADATA_KEY} must be an object of strings`)
       for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof value !== 'string') fail(`${METADATA_KEY}.${key} must be a string, got ${describe(value)}`)
+        if (typeof value !== 'string') fail(`${METADATA_KEY}.${shortName(key)} must be a string, got ${describe(value)}`)
         metadata[key] = value as string
       }
       continue
@@ -192,9 +193,9 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, source = 'saf
   let cursor = 0
   let previous: Entry | undefined
   for (const e of entries) {
-    if (e.begin < cursor) fail(`tensors "${previous!.name}" (bytes ${previous!.begin}..${previous!.end}) and "${e.name}" (bytes ${e.begin}..${e.end}) overlap`)
-    if (e.begin > cursor) fail(`bytes ${cursor}..${e.begin} of the data belong to no tensor (a hole before "${e.name}")`)
-    if (e.end > bufferLength) fail(`truncated: tensor "${e.name}" ends at data byte ${e.end} but the data has ${bufferLength} bytes`)
+    if (e.begin < cursor) fail(`tensors ${quoteName(previous!.name)} (bytes ${previous!.begin}..${previous!.end}) and ${quoteName(e.name)} (bytes ${e.begin}..${e.end}) overlap`)
+    if (e.begin > cursor) fail(`bytes ${cursor}..${e.begin} of the data belong to no tensor (a hole before ${quoteName(e.name)})`)
+    if (e.end > bufferLength) fail(`truncated: tensor ${quoteName(e.name)} ends at data byte ${e.end} but the data has ${bufferLength} bytes`)
     cursor = e.end
     previous = e
   }
@@ -206,10 +207,10 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer, source = 'saf
 }
 
 function parseEntry(name: string, raw: unknown, fail: (problem: string) => never): Entry {
-  const label = `tensor "${name}"`
+  const label = `tensor ${quoteName(name)}`
   if (!isRecord(raw)) return fail(`${label} must be an object { dtype, shape, data_offsets }, got ${describe(raw)}`)
   for (const key of Object.keys(raw)) {
-    if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') fail(`${label} has an unknown field ${JSON.stringify(key)}`)
+    if (key !== 'dtype' && key !== 'shape' && key !== 'data_offsets') fail(`${label} has an unknown field ${quoteName(key)}`)
   }
   const { dtype, shape, data_offsets: offsets } = raw
   if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
@@ -227,10 +228,10 @@ function parseEntry(name: string, raw: unknown, fail: (problem: string) => never
   let elements = 1
   for (const d of shape as number[]) {
     elements *= d
-    if (elements * size > Number.MAX_SAFE_INTEGER) fail(`${label}: shape [${(shape as number[]).join(', ')}] is too large for any file`)
+    if (elements * size > Number.MAX_SAFE_INTEGER) fail(`${label}: shape ${describeShape(shape as number[])} is too large for any file`)
   }
   if (end - begin !== elements * size) {
-    fail(`${label}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${elements * size}`)
+    fail(`${label}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} ${describeShape(shape as number[])} needs ${elements * size}`)
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: [...(shape as number[])], begin, end }
 }
@@ -269,7 +270,7 @@ export function tensorToFloat32(tensor: SafetensorsTensor, name: string): Float3
       return out
     }
     default:
-      throw new RecurError('FORMAT', `tensor "${name}" has dtype ${dtype}; recur reads weights stored as F32, F16, BF16 or F64`)
+      throw new RecurError('FORMAT', `tensor ${quoteName(name)} has dtype ${dtype}; recur reads weights stored as F32, F16, BF16 or F64`)
   }
 }
 
@@ -287,10 +288,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** A value from the header for a message: arrays as their first elements (each described, never printed whole). */
 function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return `[${value.slice(0, 4).map((v) => JSON.stringify(v)).join(', ')}${value.length > 4 ? ', ...' : ''}]`
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
-  if (typeof value === 'object') return 'an object'
-  return String(value)
+  return Array.isArray(value) ? describeShape(value) : describeValue(value)
 }
