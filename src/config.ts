@@ -37,6 +37,8 @@ export const TRAIN_FIELDS = {
   schedule: { type: 'enum', values: ['constant', 'cosine', 'step'], default: 'cosine', description: 'Learning-rate schedule' },
   warmup: { type: 'int', default: 0, min: 0, description: 'Linear warm-up steps' },
   clip: { type: 'number', default: 5, min: 0, description: 'Clip gradients to this global norm (0 = off)' },
+  nanPolicy: { type: 'enum', values: ['skip', 'stop'], default: 'skip', description: 'A step whose loss or gradient is NaN/Infinity: skip it and halve the learning rate, or stop at once (both restore the last checkpoint when stopping)' },
+  nanLimit: { type: 'int', default: 5, min: 1, max: 1000000, description: 'With --nan-policy skip: stop after this many non-finite steps in a row' },
   seed: { type: 'int', default: 1, min: 0, max: 4294967295, description: 'Random seed (weights, dropout, samples)' },
   valFraction: { type: 'number', default: 0.1, min: 0, max: 0.5, description: 'Share of the corpus held out for validation (its end)' },
   valEvery: { type: 'int', default: 200, min: 0, description: 'Validate every N steps (0 = only at the end)' },
@@ -53,6 +55,14 @@ export const TRAIN_FIELDS = {
  * (about three minutes on 2 cores, still with samples that visibly improve).
  */
 export const REFERENCE_PROFILE = { layers: 1, hidden: 64, batch: 16, steps: 1000, lr: 0.01, checkpointEvery: 250 } as const satisfies Partial<Record<keyof typeof TRAIN_FIELDS, number>>
+
+/**
+ * Settings of a `recur train` run that are not the trainer's options but that a checkpoint records
+ * with them, so that `--resume` keeps checkpointing, validating and sampling as the run did.
+ */
+export const RUN_SETTINGS = ['checkpointEvery', 'valEvery', 'valTokens', 'sampleEvery', 'patience'] as const
+
+export type RunSettings = Pick<TrainConfig, (typeof RUN_SETTINGS)[number]>
 
 type FieldValue<F extends Field> = F['type'] extends 'enum' ? NonNullable<F['values']>[number] : F['type'] extends 'boolean' ? boolean : F['type'] extends 'string' ? string : number
 

@@ -24,11 +24,11 @@
  *   (ties go to the lower validation loss).
  */
 
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { basename, dirname, extname, join } from 'node:path'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { basename, extname, join } from 'node:path'
 
 import { flagName } from '../config.js'
-import { batchOrder, padBatch, splitTrainValidation, type PaddedBatch } from '../data/batches.js'
+import { batchOrder, gridLength, longestLength, padBatch, splitTrainValidation, type PaddedBatch } from '../data/batches.js'
 import { readDataset, type DatasetFormat, type DatasetRecord, type FieldValue } from '../data/datasets.js'
 import { DATASET_FORMATS, formatFromPath, parseDataset } from '../data/parse.js'
 import { didYouMean } from '../data/suggest.js'
@@ -41,9 +41,11 @@ import { decodeCorpus } from '../text/corpus.js'
 import { PAD, UNK } from '../text/special-tokens.js'
 import { tokenize, type TokenizerOptions } from '../text/tokenizers.js'
 import { Vocabulary } from '../text/vocabulary.js'
+import { betweenSteps, prepareOutput } from '../train/checkpoint.js'
+import { LastGoodCheckpoint, describeFailedStep, divergenceError, type DivergenceReport } from '../train/guard.js'
 import { readTrainingLog, TrainingLogWriter } from '../train/log.js'
 import { renderLossPlotSvg } from '../train/plot.js'
-import { SupervisedTrainer } from '../train/supervised.js'
+import { SupervisedTrainer, type TrainingSnapshot } from '../train/supervised.js'
 import type { FlagSpec } from '../cli/args.js'
 import type { Io } from '../cli/common.js'
 import { formatDuration, formatFixed } from '../cli/format.js'
@@ -88,6 +90,8 @@ export const TASK_FIELDS = {
   schedule: { type: 'enum', values: ['constant', 'cosine', 'step'], default: 'cosine', description: 'Learning-rate schedule' },
   warmup: { type: 'int', default: 0, min: 0, description: 'Linear warm-up steps' },
   clip: { type: 'number', default: 5, min: 0, description: 'Clip gradients to this global norm (0 = off)' },
+  nanPolicy: { type: 'enum', values: ['skip', 'stop'], default: 'skip', description: 'A step whose loss or gradient is NaN/Infinity: skip it and halve the learning rate, or stop at once (both restore the last checkpoint when stopping)' },
+  nanLimit: { type: 'int', default: 5, min: 1, max: 1000000, description: 'With --nan-policy skip: stop after this many non-finite steps in a row' },
   seed: { type: 'int', default: 1, min: 0, max: 4294967295, description: 'Random seed (weights, split, batch order, dropout)' },
   valFraction: { type: 'number', default: 0.1, min: 0, max: 0.5, description: 'Share of the examples held out for validation when no --valid file is given' },
   valEvery: { type: 'int', default: 0, min: 0, description: 'Validate every N steps (0 = after each epoch)' },
@@ -262,9 +266,13 @@ export function encodeTokens(vocabulary: Vocabulary, tokens: readonly string[], 
   return vocabulary.encode(kept, { unknown: 'unk' })
 }
 
-/** A padded batch of the given sequences (none may be empty), padded with <PAD> (or <UNK>). */
+/**
+ * A padded batch of the given sequences (none may be empty), padded with <PAD> (or <UNK>) to the
+ * `gridLength` of the longest, so that a model meets few distinct shapes (its buffers are kept per shape).
+ */
 export function padInputs(sequences: readonly Int32Array[], vocabulary: Vocabulary): PaddedBatch {
-  return padBatch(sequences, vocabulary.padId >= 0 ? vocabulary.padId : vocabulary.unkId)
+  const length = gridLength(longestLength(sequences))
+  return padBatch(sequences, vocabulary.padId >= 0 ? vocabulary.padId : vocabulary.unkId, { length })
 }
 
 /** Refuses an empty input, naming where it is. */
@@ -321,12 +329,15 @@ export interface TrainHooks {
   checkpoint?: (step: number) => Promise<void>
   /** Checked after every step; true stops training (the run ends as 'interrupted'). */
   stop?: () => boolean
+  /** A step whose loss or gradient was not finite: one line saying what was done (see `../train/guard.ts`). */
+  onFailedStep?: (line: string) => void
 }
 
 export interface TrainOutcome {
   steps: number
   epochs: number
-  stopped: 'done' | 'interrupted'
+  /** 'diverged': non-finite steps stopped the run (see `../train/guard.ts`); the last good weights were restored. */
+  stopped: 'done' | 'interrupted' | 'diverged'
   seconds: number
   /** Training loss of the last step. */
   loss: number
@@ -334,6 +345,8 @@ export interface TrainOutcome {
   validation: ValidationScore | null
   /** The step whose weights were kept. */
   keptStep: number
+  /** What stopped a 'diverged' run, else null. */
+  divergence: DivergenceReport | null
 }
 
 interface KeptWeights {
@@ -349,10 +362,14 @@ export function totalSteps(config: Pick<TaskConfig, 'steps' | 'epochs' | 'batch'
 }
 
 /**
- * Trains a task: seeded shuffled (optionally length-bucketed) batches, one `SupervisedTrainer`
- * step each (zero grads, forward/backward, clip, update), validation after each epoch (or every
- * `valEvery` steps) and at the end, checkpoints, and a stop check between steps.
- * @throws RecurError 'DATA' for no training examples, 'NON_FINITE' when the loss stops being finite.
+ * Trains a task: seeded shuffled (optionally length-bucketed) batches, one guarded
+ * `SupervisedTrainer` step each (zero grads, forward/backward, check, clip, update), validation
+ * after each epoch (or every `valEvery` steps) and at the end, checkpoints, and a stop check
+ * between steps (after a turn of the event loop, so signal handlers run).
+ * A step whose loss or gradient is not finite is skipped (`nanPolicy`, `nanLimit`: see
+ * `../train/guard.ts`); when the guard says stop, the weights and optimizer state of the last
+ * checkpoint (or of the start) are restored and the run ends as 'diverged'.
+ * @throws RecurError 'DATA' for no training examples.
  */
 export async function trainTask(session: TaskSession, config: TaskConfig, hooks: TrainHooks = {}): Promise<TrainOutcome> {
   const N = session.lengths.length
@@ -360,8 +377,10 @@ export async function trainTask(session: TaskSession, config: TaskConfig, hooks:
   const steps = totalSteps(config, N)
   const trainer = new SupervisedTrainer(session.params, {
     lr: config.lr, optimizer: config.optimizer, weightDecay: config.weightDecay, clip: config.clip,
-    schedule: config.schedule, warmup: config.warmup, steps,
+    schedule: config.schedule, warmup: config.warmup, steps, nan: { policy: config.nanPolicy, limit: config.nanLimit },
   })
+  const lastGood = new LastGoodCheckpoint<TrainingSnapshot>(await trainer.snapshot())
+  let divergence: DivergenceReport | null = null
   const random = new Random(config.seed + 1)
   const dropout = config.dropout > 0 ? random : null
   const start = performance.now()
@@ -386,14 +405,19 @@ export async function trainTask(session: TaskSession, config: TaskConfig, hooks:
     const batches = batchOrder(session.lengths as number[], config.batch, random, { bucket: config.bucket, shuffle: true })
     for (let b = 0; b < batches.length; b++) {
       const indices = batches[b]!
-      const lr = trainer.lr
-      trainer.train(() => session.trainBatch(indices, dropout))
-      loss = await session.readLoss()
-      const step = trainer.step
+      const result = await trainer.trainGuarded(() => session.trainBatch(indices, dropout), () => session.readLoss())
+      const { step, lr } = result
+      loss = result.loss
       for (const i of indices) tokens += session.lengths[i]!
-      if (!Number.isFinite(loss)) {
-        throw new RecurError('NON_FINITE', `the training loss became ${loss} at step ${step}`, `Try a lower --lr (now ${config.lr}) or --clip ${config.clip > 0 ? config.clip / 2 : 1}`)
+      if (result.verdict === 'update') lastGood.stepSucceeded()
+      else hooks.onFailedStep?.(describeFailedStep(result, trainer.guard))
+      if (result.verdict === 'stop') {
+        divergence = { step, last: result, inRow: trainer.guard.inRow, policy: config.nanPolicy, restoredStep: lastGood.snapshot.state.step }
+        trainer.restore(lastGood.snapshot)
+        stopped = 'diverged'
+        break outer
       }
+      await betweenSteps()
       const last = step >= steps
       const interrupted = hooks.stop?.() === true
       const endOfEpoch = b === batches.length - 1
@@ -409,7 +433,10 @@ export async function trainTask(session: TaskSession, config: TaskConfig, hooks:
         stopped = 'interrupted'
         break outer
       }
-      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) await hooks.checkpoint?.(step)
+      if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0) {
+        await hooks.checkpoint?.(step)
+        lastGood.checkpoint(await trainer.snapshot())
+      }
     }
   }
   const kept = scores.best
@@ -420,7 +447,8 @@ export async function trainTask(session: TaskSession, config: TaskConfig, hooks:
     keptStep = kept.step
     validation = kept.score
   }
-  return { steps: trainer.step, epochs: epoch, stopped, seconds: (performance.now() - start) / 1000, loss, validation, keptStep }
+  if (divergence !== null) divergence.restoredStep = keptStep
+  return { steps: trainer.step, epochs: epoch, stopped, seconds: (performance.now() - start) / 1000, loss, validation, keptStep, divergence }
 }
 
 /** Rounds a probability for output: 6 decimals, so JSON lines stay short. */
@@ -482,7 +510,7 @@ export async function loadTaskModel(path: string, kernels: Kernels, names: TaskN
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new RecurError('FILE', `model file ${path} does not exist`, `Train one with: recur ${names.command} train --data FILE --out ${path}`)
-    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`)
+    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`, `Give the path of a .recur file written by recur ${names.command} train`)
     throw new RecurError('FILE', `cannot read model file ${path}: ${(error as Error).message}`)
   }
   return decodeTaskModel(bytes, kernels, names.kind, path)
@@ -528,7 +556,7 @@ export async function readPredictInputs(options: { io: Io; command: string; text
       } catch (error) {
         if (error instanceof RecurError) throw error
         const code = (error as NodeJS.ErrnoException).code
-        throw new RecurError('FILE', `${command}: ${code === 'ENOENT' ? `no such file: ${data}` : `cannot read ${data}: ${(error as Error).message}`}`)
+        throw new RecurError('FILE', `${command}: ${code === 'ENOENT' ? `no such file: ${data}` : `cannot read ${data}: ${(error as Error).message}`}`, 'Check the path given to --data')
       }
     } else {
       return (await readRecords(data, [inputField], format as DatasetFormat)).map((r) => ({ value: r.fields[inputField]!, where: r.where }))
@@ -594,7 +622,7 @@ export async function runTaskTraining(run: TaskTrainingRun): Promise<number> {
   for (const line of run.header) say(line)
   say(`  ${steps} steps of ${config.batch} examples (${config.steps > 0 ? `--steps ${config.steps}` : `${config.epochs} epochs`}); Ctrl-C saves and stops`)
 
-  await mkdir(dirname(out) || '.', { recursive: true })
+  await prepareOutput(out)
   await rm(logPath, { force: true })
   const log = new TrainingLogWriter(logPath, { extraColumns: ['epoch', metric.column] })
   const bar = new ProgressBar({ total: steps, stream: json ? { write: () => true } : io.err })
@@ -617,6 +645,7 @@ export async function runTaskTraining(run: TaskTrainingRun): Promise<number> {
       },
       checkpoint: (step) => run.save(info(null, step)),
       stop: () => io.interrupted.value,
+      onFailedStep: (line) => bar.log(line),
     })
   } finally {
     log.close()
@@ -625,6 +654,7 @@ export async function runTaskTraining(run: TaskTrainingRun): Promise<number> {
   bar.done()
   const records = readTrainingLog(logPath).records
   await writeFile(plotPath, renderLossPlotSvg(records, { title: `recur ${run.names.command} train: ${basename(stem)} (${config.cell.toUpperCase()} ${config.layers}x${config.hidden})` }))
+  if (outcome.divergence !== null) throw divergenceError(outcome.divergence, { savedTo: out, lr: config.lr, clip: config.clip })
   const summary = {
     model: out, log: logPath, plot: plotPath, steps: outcome.steps, epochs: outcome.epochs, stopped: outcome.stopped,
     seconds: outcome.seconds, loss: outcome.loss, keptStep: outcome.keptStep,

@@ -5,14 +5,22 @@
  * Step k reads the next window of T tokens of every stream, inputs y<t> and targets y<t+1>; the
  * recurrent state is carried from one window to the next, and gradients stop at the window edge.
  * After the last full window the streams start over from a zero state (a new epoch).
+ *
+ * `trainStepGuarded` applies the numerical guard rails (`guard.ts`): a step whose loss or gradient
+ * norm is not finite updates nothing, and its window's final states are not carried on: the next
+ * window starts from zeros. `getState` / `setState` hold everything that decides the rest of the
+ * run (step, stream position, generator, optimizer moments, carried states, the guard's counters),
+ * so a run resumed from a checkpoint continues bit for bit as if it had never stopped.
  */
 import type { State } from '../cells/recurrent.js'
 import { defaultTrainConfig } from '../config.js'
 import { RecurError } from '../errors.js'
-import type { BufferHandle } from '../kernels/types.js'
+import type { FloatArray } from '../kernels/types.js'
 import type { LanguageModel } from '../models/language-model.js'
 import { Random } from '../random.js'
-import { Optimizer, clipGradients, scheduledLr, type OptimizerKind, type OptimizerState, type ScheduleKind } from './optimizers.js'
+import { NanGuard, type NanGuardState, type NanPolicy, type StepResult } from './guard.js'
+import type { Optimizer, OptimizerKind, OptimizerState, ScheduleKind } from './optimizers.js'
+import { SupervisedTrainer } from './supervised.js'
 
 export interface TrainerOptions {
   /** B: parallel streams. */
@@ -29,6 +37,10 @@ export interface TrainerOptions {
   schedule: ScheduleKind
   warmup: number
   seed: number
+  /** What a non-finite step does in `trainStepGuarded` (`guard.ts`). Default 'skip'. */
+  nanPolicy?: NanPolicy
+  /** Failed steps in a row that stop a guarded run. Default 5. */
+  nanLimit?: number
 }
 
 /** B contiguous streams over a token array, read in windows of T. */
@@ -85,18 +97,25 @@ export interface TrainerState {
   optimizer: OptimizerState
   /** Carried recurrent states, flattened (h then c per state). */
   carried: Float32Array[]
+  /** The numerical guard's counters; absent (fresh counters) in files written before it. */
+  guard?: NanGuardState
+}
+
+/** The weights and the full training state at one step, kept in memory to restore after a divergence. */
+export interface LanguageModelSnapshot {
+  /** Every parameter value, in the store's layout. */
+  values: FloatArray
+  state: TrainerState
 }
 
 export class LanguageModelTrainer {
   readonly model: LanguageModel
   readonly options: TrainerOptions
   readonly streams: TokenStreams
-  readonly optimizer: Optimizer
   readonly random: Random
-  /** Completed steps. */
-  step = 0
+  /** The optimisation step shared with the task trainers: schedule, clipping, update, guard rails. */
+  readonly core: SupervisedTrainer
   private readonly carried: State[]
-  private readonly normSq: BufferHandle
 
   /** Options left out take the defaults of TRAIN_FIELDS (src/config.ts). */
   constructor(model: LanguageModel, trainIds: Int32Array, options: Partial<TrainerOptions> = {}) {
@@ -108,34 +127,66 @@ export class LanguageModelTrainer {
     }
     const o = this.options
     this.streams = new TokenStreams(trainIds, o.batch, o.seqLength)
-    this.optimizer = new Optimizer(model.params, { kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay })
+    this.core = new SupervisedTrainer(model.params, {
+      lr: o.lr, optimizer: o.optimizer, weightDecay: o.weightDecay, clip: o.clip, schedule: o.schedule, warmup: o.warmup, steps: o.steps,
+      nan: { policy: o.nanPolicy ?? d.nanPolicy, limit: o.nanLimit ?? d.nanLimit },
+    })
     this.random = new Random(o.seed)
     this.carried = model.zeroStates(o.batch)
-    this.normSq = model.kernels.alloc(1)
   }
 
-  /** The learning rate of the next step. */
+  get optimizer(): Optimizer {
+    return this.core.optimizer
+  }
+
+  get guard(): NanGuard {
+    return this.core.guard
+  }
+
+  /** Completed steps (a skipped step counts). */
+  get step(): number {
+    return this.core.step
+  }
+
+  set step(step: number) {
+    this.core.step = step
+  }
+
+  /** The learning rate of the next step (the schedule's, times the guard's factor). */
   get lr(): number {
-    const o = this.options
-    return scheduledLr(o.lr, this.step + 1, { kind: o.schedule, warmup: o.warmup, total: o.steps })
+    return this.core.lr
   }
 
   /**
    * One training step: forward a window, loss, backward, clip, update. The loss stays on the
-   * backend; `readLoss()` fetches it.
+   * backend; `readLoss()` fetches it. No checks: see `trainStepGuarded`.
    */
   trainStep(): void {
     const { model, options: o } = this
-    const k = model.kernels
     const { reset, inputs, targets } = this.streams.next()
-    const { finals } = model.forward(o.seqLength, o.batch, inputs, reset ? null : this.carried, this.random)
-    model.params.zeroGrads()
-    model.lossAndBackward(targets)
-    model.copyStates(finals, this.carried)
-    if (o.clip > 0) clipGradients(model.params, { maxNorm: o.clip }, this.normSq)
-    else k.sumSquares(model.params.size, model.params.grads, this.normSq)
-    this.optimizer.update(this.lr)
-    this.step++
+    this.core.train(() => {
+      const { finals } = model.forward(o.seqLength, o.batch, inputs, reset ? null : this.carried, this.random)
+      model.lossAndBackward(targets)
+      model.copyStates(finals, this.carried)
+    })
+  }
+
+  /**
+   * One training step under the numerical guard rails: reads back the loss and the gradient norm
+   * and updates only when both are finite. A failed step carries zero states into the next window.
+   * The result's verdict says whether the step updated, was skipped, or asks the run to stop.
+   */
+  async trainStepGuarded(): Promise<StepResult> {
+    const { model, options: o } = this
+    const { reset, inputs, targets } = this.streams.next()
+    let finals: State[] = []
+    const result = await this.core.trainGuarded(() => {
+      finals = model.forward(o.seqLength, o.batch, inputs, reset ? null : this.carried, this.random).finals
+      model.lossAndBackward(targets)
+    }, () => this.readLoss())
+    if (result.verdict === 'update') model.copyStates(finals, this.carried)
+    else this.zeroCarried()
+    return result
   }
 
   /** Mean cross-entropy (nats) of the last step. */
@@ -144,9 +195,8 @@ export class LanguageModelTrainer {
   }
 
   /** Global gradient norm of the last step, before clipping. */
-  async readGradNorm(): Promise<number> {
-    const [s] = await this.model.kernels.read(this.normSq)
-    return Math.sqrt(s)
+  readGradNorm(): Promise<number> {
+    return this.core.readGradNorm()
   }
 
   async getState(): Promise<TrainerState> {
@@ -156,19 +206,39 @@ export class LanguageModelTrainer {
       carried.push(Float32Array.from(await k.read(s.h)))
       if (s.c !== null) carried.push(Float32Array.from(await k.read(s.c)))
     }
-    return { step: this.step, position: this.streams.position, random: this.random.getState(), optimizer: await this.optimizer.getState(), carried }
+    const core = await this.core.getState()
+    return { step: core.step, position: this.streams.position, random: this.random.getState(), optimizer: core.optimizer, carried, guard: core.guard }
   }
 
   setState(state: TrainerState): void {
     const k = this.model.kernels
-    this.step = state.step
+    this.core.setState({ step: state.step, optimizer: state.optimizer, guard: state.guard ?? new NanGuard().getState() })
     this.streams.position = state.position
     this.random.setState(state.random)
-    this.optimizer.setState(state.optimizer)
     let i = 0
     for (const s of this.carried) {
       k.write(s.h, state.carried[i++])
       if (s.c !== null) k.write(s.c, state.carried[i++])
+    }
+  }
+
+  /** The weights and the full training state now (read back to the host). */
+  async snapshot(): Promise<LanguageModelSnapshot> {
+    const values = (await this.model.kernels.read(this.model.params.values)).slice()
+    return { values, state: await this.getState() }
+  }
+
+  /** Puts back the weights and the training state of a snapshot. */
+  restore(snapshot: LanguageModelSnapshot): void {
+    this.model.kernels.write(this.model.params.values, snapshot.values)
+    this.setState(snapshot.state)
+  }
+
+  private zeroCarried(): void {
+    const k = this.model.kernels
+    for (const s of this.carried) {
+      k.fill(s.h.length, s.h, 0)
+      if (s.c !== null) k.fill(s.c.length, s.c, 0)
     }
   }
 }

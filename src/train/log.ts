@@ -60,6 +60,11 @@ export interface TrainingLogOptions {
    * error rather than a silently dropped value.
    */
   readonly extraColumns?: readonly string[]
+  /**
+   * Cut off, on opening, the records of steps after this one: a run resumed from the checkpoint
+   * of this step replays those steps, and a crash may have logged some past the checkpoint.
+   */
+  readonly dropAfterStep?: number
 }
 
 /**
@@ -89,7 +94,8 @@ export class TrainingLogWriter {
       throw new RecurError('FILE', `training log ${path}: cannot open for writing (${errorText(error)})`, 'Check that the folder exists and is writable')
     }
     const fd = this.fd
-    const existing = cutToLastNewline(fd)
+    let existing = cutToLastNewline(fd)
+    if (options.dropAfterStep !== undefined && existing > 0) existing = cutAfterStep(fd, existing, this.format, options.dropAfterStep)
     if (this.format === 'csv' && existing > 0) this.existingHeader = readFirstLine(fd, existing)
     if (this.columns !== undefined) this.checkHeader()
   }
@@ -191,6 +197,34 @@ function cutToLastNewline(fd: number): number {
   }
   ftruncateSync(fd, 0)
   return 0
+}
+
+/**
+ * Cuts the open file (`size` bytes of complete lines) before the first record whose step is
+ * greater than `step`; returns the remaining size. Lines it cannot read as records are kept.
+ */
+function cutAfterStep(fd: number, size: number, format: TrainingLogFormat, step: number): number {
+  const bytes = Buffer.alloc(size)
+  let read = 0
+  while (read < size) read += readSync(fd, bytes, read, size - read, read)
+  let stepColumn = -1
+  let start = 0
+  let first = true
+  while (start < size) {
+    const end = bytes.indexOf(0x0a, start)
+    const line = bytes.subarray(start, end < 0 ? size : end).toString('utf8').replace(/\r$/, '')
+    let lineStep = Number.NaN
+    if (format === 'csv' && first) stepColumn = line.split(',').map((c) => c.trim()).indexOf('step')
+    else if (format === 'csv') lineStep = stepColumn < 0 ? Number.NaN : Number(line.split(',')[stepColumn])
+    else lineStep = Number(tryParseObject(line)?.['step'])
+    if (line.trim() !== '') first = false
+    if (lineStep > step) {
+      ftruncateSync(fd, start)
+      return start
+    }
+    start = end < 0 ? size : end + 1
+  }
+  return size
 }
 
 function readFirstLine(fd: number, size: number): string {
