@@ -10,6 +10,7 @@ import {
 } from '../tasks/common.js'
 import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
 import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
+import { taskAdvice, checkInputMemory, checkTrainingMemory, maxMemoryFlag, memoryFlags, taskTrainingMemory, type InputMemoryModel } from './memory.js'
 import { formatFixed, formatKeyValues } from './format.js'
 
 const NAMES: TaskNames = { command: 'classify', kind: 'classifier' }
@@ -24,7 +25,7 @@ export const classifyTrainCommand = defineCommand({
   name: 'train',
   summary: 'Train a text classifier (one label, or several, per text)',
   usage: '--data <file> [flags]',
-  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false), labelFieldFlag(false), outFlag('classifier'), ...configFlags(CLASSIFY_FIELDS), backendFlag, jsonFlag],
+  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false), labelFieldFlag(false), outFlag('classifier'), ...configFlags(CLASSIFY_FIELDS), ...memoryFlags, backendFlag, jsonFlag],
   examples: [
     { command: 'recur classify train --data reviews.jsonl --input-field text --label-field rating', description: 'a word-level GRU classifier, 10% of the data held out' },
     { command: 'recur classify train --data spam.csv --valid spam-valid.csv --pooling max --dense 64 --epochs 5', description: 'max pooling over time, one hidden dense layer, a separate validation file' },
@@ -45,6 +46,7 @@ export const classifyPredictCommand = defineCommand({
     predictFormatFlag,
     inputFieldFlag(true),
     { name: 'threshold', type: 'number', default: 0.5, min: 0, max: 1, description: 'Multi-label models: predict each label whose probability is at least this' },
+    maxMemoryFlag,
     backendFlag,
   ],
   examples: [
@@ -59,7 +61,7 @@ export const classifyEvalCommand = defineCommand({
   summary: 'Score a classifier on labelled data: accuracy, per-class precision, recall and F1, macro-F1, confusion matrix',
   usage: '[model] --data <file> [flags]',
   positionals: [{ name: 'model', description: 'Model file written by recur classify train (or --model)', optional: true }],
-  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), labelFieldFlag(true), backendFlag, jsonFlag],
+  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), labelFieldFlag(true), maxMemoryFlag, backendFlag, jsonFlag],
   examples: ['recur classify eval runs/spam/classifier.recur --data test.jsonl', 'recur classify eval runs/spam/classifier.recur --data test.csv --json'],
 })
 
@@ -102,6 +104,12 @@ export async function runClassifyTrain(values: Values, given: ReadonlySet<string
   const train = examplesOf(split.train, inputField, labelField)
   const validation = examplesOf(split.validation, inputField, labelField)
   const classifier = TextClassifier.create(kernels, train, config, validation)
+  // --dry-run / --max-memory (src/cli/memory.ts): before training allocates its buffers.
+  const lengths = [...train, ...validation].map((e) => classifier.encode(e.input).length)
+  const part = { ...inputMemory(classifier), lengths }
+  const memory = taskTrainingMemory(`a ${config.inputLevel}-level ${config.cell.toUpperCase()} classifier, ${config.layers} x ${config.hidden}, batches of ${config.batch}`,
+    classifier.model.params.size, config.optimizer, [part], config.batch, kernels, taskAdvice(config, '--max-length'))
+  if (checkTrainingMemory(memory, values, io)) return 0
   const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'classifier')
   const a = classifier.model.architecture
   const labels = classifier.labels.labels
@@ -131,6 +139,7 @@ export async function runClassifyPredict(args: readonly string[], values: Values
   const classifier = TextClassifier.fromBundle(await loadTaskModel(path, kernels, NAMES))
   const inputField = (values['inputField'] as string | undefined) ?? recorded(classifier.training, 'inputField', 'text')
   const inputs = await readPredictInputs({ io, command: 'classify predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  checkInputMemory('classify predict', inputMemory(classifier), inputs.map((i) => ({ length: classifier.encode(i.value).length, where: i.where })), values['maxMemory'] as string | undefined)
   const predictions = await classifier.predict(inputs.map((i) => i.value), { threshold: values['threshold'] as number, where: inputs.map((i) => i.where) })
   writeJsonLines(io, predictions.map((p, i) => (classifier.multiLabel
     ? { input: inputs[i]!.value, labels: p.labels, probabilities: p.probabilities }
@@ -148,6 +157,7 @@ export async function runClassifyEval(modelArgument: string | undefined, values:
   const inputField = (values['inputField'] as string | undefined) ?? recorded(classifier.training, 'inputField', 'text')
   const labelField = (values['labelField'] as string | undefined) ?? recorded(classifier.training, 'labelField', 'label')
   const records = await readRecords(data, [inputField, labelField], values['format'] as DatasetFormat | undefined)
+  checkInputMemory('classify eval', inputMemory(classifier), records.map((r) => ({ length: classifier.encode(r.fields[inputField]!).length, where: r.where })), values['maxMemory'] as string | undefined)
   const result = await classifier.evaluate(examplesOf(records, inputField, labelField))
   if (values['json'] === true) io.out.write(`${JSON.stringify({ model: path, data, ...evaluationJson(result) })}\n`)
   else io.out.write(`${formatEvaluation(result, data)}\n`)
@@ -185,4 +195,12 @@ function formatEvaluation(result: ClassifyEvaluation, data: string): string {
   }
   const r = result.report
   return `${head}\n\n${formatClassificationReport(r, result.labels)}\nmacro-F1 ${formatFixed(r.macroF1, 4)}\n\n${formatConfusionMatrix(r.confusion, result.labels)}`
+}
+
+/** The classifier's buffers per batch shape, for the memory check of predict and eval. */
+function inputMemory(classifier: TextClassifier): InputMemoryModel {
+  const a = classifier.model.architecture
+  // The batch's ids, mask and targets (K of them for sigmoid outputs); the outputs kept for mean / max pooling.
+  const perPosition = 3 + a.classes + (a.pooling === 'final' ? 0 : classifier.model.encoder.outputSize)
+  return { encoder: a, perPosition, batch: classifier.config.batch, kernels: classifier.model.kernels }
 }

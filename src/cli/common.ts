@@ -48,8 +48,8 @@ export async function loadModel(path: string, kernels: Kernels): Promise<Languag
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new RecurError('FILE', `model file ${path} does not exist`, 'Train one with: recur train')
-    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`)
-    throw new RecurError('FILE', `cannot read model file ${path}: ${(error as Error).message}`)
+    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`, 'Give the path of a .recur file, e.g. runs/moby-dick/model.recur')
+    throw new RecurError('FILE', `cannot read model file ${path}: ${(error as Error).message.split('\n')[0]}`, 'Check the path and its permissions')
   }
   return decodeLanguageModel(bytes, kernels, path)
 }

@@ -1,6 +1,5 @@
 /** `recur eval`: loss, perplexity and bits per character of a model on a text. */
-import { readCorpusFile } from '../text/corpus.js'
-import { tokenize } from '../text/tokenizers.js'
+import { encodeCorpusFile } from '../text/corpus.js'
 import { RecurError } from '../errors.js'
 import { evaluateStream } from '../train/language-model-trainer.js'
 import { defineCommand } from './args.js'
@@ -27,7 +26,7 @@ export async function runEval(path: string, v: Record<string, string | number | 
   let ids: Int32Array
   let source: string
   if (corpus !== undefined) {
-    ids = vocabulary.encode(tokenize(await readCorpusFile(corpus), tokenizer))
+    ids = (await encodeCorpusFile(corpus, tokenizer, vocabulary)).ids // streamed: 4 bytes per token
     source = corpus
   } else {
     if (validationIds === null) throw new RecurError('DATA', `${path} records no validation text (it was trained with --val-fraction 0)`, 'Pass --corpus FILE')

@@ -40,8 +40,8 @@ async function readModelBytes(path: string): Promise<Uint8Array> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'ENOENT') throw new RecurError('FILE', `model file ${path} does not exist`, 'Give the path of a model written by recur')
-    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`)
-    throw new RecurError('FILE', `cannot read model file ${path}: ${(error as Error).message.split('\n')[0]}`)
+    if (code === 'EISDIR') throw new RecurError('FILE', `${path} is a directory, not a model file`, 'Give the path of a .recur file written by recur')
+    throw new RecurError('FILE', `cannot read model file ${path}: ${(error as Error).message.split('\n')[0]}`, 'Check the path and its permissions')
   }
 }
 

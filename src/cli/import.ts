@@ -35,9 +35,9 @@ async function readBytes(path: string, what: string): Promise<Uint8Array> {
     return await readFile(path)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') throw new RecurError('FILE', `${what} ${path} does not exist`)
-    if (code === 'EISDIR') throw new RecurError('FILE', `${what} ${path} is a directory`)
-    throw new RecurError('FILE', `cannot read ${what} ${path}: ${(error as Error).message.split('\n')[0]}`)
+    if (code === 'ENOENT') throw new RecurError('FILE', `${what} ${path} does not exist`, `Check the path (a relative path is resolved from ${process.cwd()})`)
+    if (code === 'EISDIR') throw new RecurError('FILE', `${what} ${path} is a directory`, `Give the path of the ${what} itself`)
+    throw new RecurError('FILE', `cannot read ${what} ${path}: ${(error as Error).message.split('\n')[0]}`, 'Check the path and its permissions')
   }
 }
 
@@ -45,14 +45,7 @@ export async function runImport(path: string, v: Record<string, string | number 
   const configPath = v['config'] as string | undefined
   const weights = await readBytes(path, 'weights file')
   let config: unknown = null
-  if (configPath !== undefined) {
-    const text = new TextDecoder().decode(await readBytes(configPath, 'config file'))
-    try {
-      config = JSON.parse(text)
-    } catch (error) {
-      throw new RecurError('FORMAT', `config file ${configPath} is not valid JSON (${(error as Error).message})`)
-    }
-  }
+  if (configPath !== undefined) config = parseConfig(await readBytes(configPath, 'config file'), configPath)
   const imported = decodePyTorchSafetensors(weights, new ReferenceKernels('f32'), config, path, configPath ?? 'config')
   const out = (v['out'] as string | undefined) ?? path.slice(0, path.length - extname(path).length) + '.recur'
   const contents = imported.kind === 'language-model' ? await languageModelFileContents(imported.bundle) : await taskFileContents(imported.bundle)
@@ -72,4 +65,24 @@ export async function runImport(path: string, v: Record<string, string | number 
   io.out.write(`imported ${path}: ${cell} ${what}, ${a.layers} x ${a.hidden}, ${input}, ${vocabulary.size} tokens, ${parameters.toLocaleString('en')} parameters\n`)
   io.out.write(`wrote ${out}\n`)
   return 0
+}
+
+const CONFIG_EXAMPLE = 'Give a JSON file such as {"vocabulary": ["<UNK>", "a", "b"], "level": "char"}'
+
+/** The JSON of a config file, refusing binary or non-UTF-8 content and reporting where the JSON breaks. */
+function parseConfig(bytes: Uint8Array, path: string): unknown {
+  let text: string
+  try {
+    if (bytes.indexOf(0) >= 0) throw new Error('NUL byte')
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+  } catch {
+    throw new RecurError('FORMAT', `config file ${path} is not UTF-8 text`, CONFIG_EXAMPLE)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    // The parser's message quotes the text: keep its first line, without control characters.
+    const reason = (error as Error).message.split('\n')[0]!.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 160)
+    throw new RecurError('FORMAT', `config file ${path} is not valid JSON (${reason})`, CONFIG_EXAMPLE)
+  }
 }

@@ -13,6 +13,7 @@ import { evalCommand, runEval } from './eval.js'
 import { exportCommand, runExport } from './export.js'
 import { importCommand, runImport } from './import.js'
 import { infoCommand, runInfo } from './info.js'
+import { memoryLimit } from './memory.js'
 import { plotCommand, runPlot } from './plot.js'
 import { runSample, sampleCommand } from './sample.js'
 import { runScore, scoreCommand } from './score.js'
@@ -72,6 +73,8 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       return 0
     }
     const values = line.values as Values
+    // A --max-memory that is not a size fails now, not after a long corpus has been read.
+    if (values['maxMemory'] !== undefined) memoryLimit(values['maxMemory'] as string)
     const positionals = line.positionals as Record<string, string | string[] | undefined>
     if (isCommand(line, trainCommand)) return await runTrain(values, line.given, full)
     if (isCommand(line, sampleCommand)) return await runSample(positionals['model'] as string, values, full)
@@ -89,7 +92,7 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     throw new RecurError('OPTION', `command '${line.path.join(' ')}' is not implemented`)
   } catch (error) {
     if (error instanceof RecurError) {
-      full.err.write(`recur: error: ${error.message}\n`)
+      full.err.write(`recur: error: ${oneLine(error.message)}\n`)
       if (full.env['RECUR_DEBUG']) full.err.write(`${error.stack}\n`)
       return error.code === 'OPTION' ? 2 : 1
     }
@@ -102,4 +105,12 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
       process.off('SIGTERM', onSignal)
     }
   }
+}
+
+/**
+ * An error message as one printable line: line breaks and other control characters (from a file
+ * name or a file's bytes quoted in the message) become spaces, so the error stays one line.
+ */
+export function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ')
 }

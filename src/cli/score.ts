@@ -28,7 +28,7 @@ export async function runScore(path: string, words: readonly string[], v: Record
   const { model, vocabulary, tokenizer } = await loadModel(path, kernels)
   const text = words.join(' ')
   const tokens = tokenize(text, tokenizer)
-  if (tokens.length === 0) throw new RecurError('DATA', 'nothing to score: the text has no tokens')
+  if (tokens.length === 0) throw new RecurError('DATA', 'nothing to score: the text has no tokens', `Give the text after the model, e.g. recur score ${path} "Call me Ishmael."`)
   const ids = encodeArgument(vocabulary, tokens, v['unknown'] as 'unk' | 'error', 'the text')
   const score = await scoreTokens(model, vocabulary, ids)
   const rows = tokens.map((token, i) => ({ token, id: ids[i], logProb: score.tokenLogProbs[i] }))

@@ -11,6 +11,7 @@ import {
 } from '../tasks/common.js'
 import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
 import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
+import { taskAdvice, checkInputMemory, checkTrainingMemory, maxMemoryFlag, memoryFlags, taskTrainingMemory, type InputMemoryModel } from './memory.js'
 import { formatFixed, formatKeyValues } from './format.js'
 
 const NAMES: TaskNames = { command: 'tag', kind: 'tagger' }
@@ -25,7 +26,7 @@ export const tagTrainCommand = defineCommand({
   name: 'train',
   summary: 'Train a sequence tagger: one tag per input token (BIO entities, 0/1 flags)',
   usage: '--data <file> [flags]',
-  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false, 'Field or column holding the input (words are cut at whitespace)'), labelFieldFlag(false), outFlag('tagger'), ...configFlags(TAG_FIELDS), backendFlag, jsonFlag],
+  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false, 'Field or column holding the input (words are cut at whitespace)'), labelFieldFlag(false), outFlag('tagger'), ...configFlags(TAG_FIELDS), ...memoryFlags, backendFlag, jsonFlag],
   examples: [
     { command: 'recur tag train --data ner.jsonl --input-field text --label-field tags', description: 'BIO tags, a bidirectional GRU, 10% held out' },
     { command: 'recur tag train --data names.tsv --binary --no-bidirectional', description: 'two tags as one sigmoid per token, reading left to right only' },
@@ -45,6 +46,7 @@ export const tagPredictCommand = defineCommand({
     { ...dataFlag, description: 'Inputs: JSON lines, CSV, TSV, or a .txt file of one text per line (default: standard input)' },
     predictFormatFlag,
     inputFieldFlag(true, 'Field or column holding the input'),
+    maxMemoryFlag,
     backendFlag,
   ],
   examples: ['recur tag predict runs/ner/tagger.recur "Ada Lovelace met Charles Babbage in London"', 'cat sentences.txt | recur tag predict runs/ner/tagger.recur'],
@@ -55,7 +57,7 @@ export const tagEvalCommand = defineCommand({
   summary: 'Score a tagger on tagged data: token accuracy, per-tag scores, entity precision, recall and F1 for BIO tags',
   usage: '[model] --data <file> [flags]',
   positionals: [{ name: 'model', description: 'Model file written by recur tag train (or --model)', optional: true }],
-  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true, 'Field or column holding the input'), labelFieldFlag(true), backendFlag, jsonFlag],
+  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true, 'Field or column holding the input'), labelFieldFlag(true), maxMemoryFlag, backendFlag, jsonFlag],
   examples: ['recur tag eval runs/ner/tagger.recur --data test.jsonl', 'recur tag eval runs/ner/tagger.recur --data test.jsonl --json'],
 })
 
@@ -98,6 +100,12 @@ export async function runTagTrain(values: Values, given: ReadonlySet<string>, io
   const train = examplesOf(split.train, inputField, labelField)
   const validation = examplesOf(split.validation, inputField, labelField)
   const tagger = TextTagger.create(kernels, train, config, validation)
+  // --dry-run / --max-memory (src/cli/memory.ts): before training allocates its buffers.
+  const cut = (n: number) => (config.maxLength > 0 ? Math.min(n, config.maxLength) : n)
+  const lengths = [...train, ...validation].map((e) => cut(tagger.encode(e.input).length))
+  const memory = taskTrainingMemory(`a ${config.inputLevel}-level ${config.cell.toUpperCase()} tagger, ${config.layers} x ${config.hidden}, batches of ${config.batch}`,
+    tagger.model.params.size, config.optimizer, [{ ...inputMemory(tagger), lengths }], config.batch, kernels, taskAdvice(config, '--max-length'))
+  if (checkTrainingMemory(memory, values, io)) return 0
   const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'tagger')
   const a = tagger.model.architecture
   const tags = tagger.labels.labels
@@ -127,6 +135,7 @@ export async function runTagPredict(args: readonly string[], values: Values, io:
   const tagger = TextTagger.fromBundle(await loadTaskModel(path, kernels, NAMES))
   const inputField = (values['inputField'] as string | undefined) ?? recorded(tagger.training, 'inputField', 'text')
   const inputs = await readPredictInputs({ io, command: 'tag predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  checkInputMemory('tag predict', inputMemory(tagger), inputs.map((i) => ({ length: tagger.encode(i.value).length, where: i.where })), values['maxMemory'] as string | undefined)
   const predictions = await tagger.predict(inputs.map((i) => i.value), { where: inputs.map((i) => i.where) })
   writeJsonLines(io, predictions.map((p, i) => ({ input: inputs[i]!.value, tokens: p.tokens, tags: p.tags, probabilities: p.probabilities })))
   return 0
@@ -142,6 +151,7 @@ export async function runTagEval(modelArgument: string | undefined, values: Valu
   const inputField = (values['inputField'] as string | undefined) ?? recorded(tagger.training, 'inputField', 'text')
   const labelField = (values['labelField'] as string | undefined) ?? recorded(tagger.training, 'labelField', 'tags')
   const records = await readRecords(data, [inputField, labelField], values['format'] as DatasetFormat | undefined)
+  checkInputMemory('tag eval', inputMemory(tagger), records.map((r) => ({ length: tagger.encode(r.fields[inputField]!).length, where: r.where })), values['maxMemory'] as string | undefined)
   const result = await tagger.evaluate(examplesOf(records, inputField, labelField))
   if (values['json'] === true) io.out.write(`${JSON.stringify({ model: path, data, ...tagEvaluationJson(result) })}\n`)
   else io.out.write(`${formatTagEvaluation(result, data)}\n`)
@@ -172,4 +182,13 @@ function formatTagEvaluation(result: TagEvaluation, data: string): string {
   const perTag = `Per tag (over tokens):\n${formatClassificationReport(result.perTag, result.labels)}`
   const entities = result.entities === null ? '' : `\n\nEntities (exact span and type):\n${formatEntityReport(result.entities)}`
   return `${head}\n\n${perTag}${entities}`
+}
+
+/** The tagger's buffers per batch shape, for the memory check of predict and eval. */
+function inputMemory(tagger: TextTagger): InputMemoryModel {
+  const a = tagger.model.architecture
+  // The batch's ids, mask and targets; each head layer's output, its gradient and its input's
+  // gradient at every position; the loss and the probabilities (K per position).
+  const head = tagger.model.head.layers.reduce((n, layer) => n + 2 * layer.Y + layer.X, 0)
+  return { encoder: a, perPosition: 4 + head + 1 + 2 * a.tags, batch: tagger.config.batch, kernels: tagger.model.kernels }
 }

@@ -1,5 +1,6 @@
 /** `recur translate train|predict|eval`: encoder-decoder models from JSON lines, CSV or TSV files of pairs. */
 import type { DatasetFormat } from '../data/parse.js'
+import type { Kernels } from '../kernels/types.js'
 import { RecurError } from '../errors.js'
 import {
   configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, loadTaskModel, modelAndTexts, modelFlag,
@@ -12,6 +13,7 @@ import {
 } from '../tasks/translate.js'
 import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
 import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
+import { taskAdvice, checkInputMemory, checkTrainingMemory, maxMemoryFlag, memoryFlags, taskTrainingMemory, type InputMemoryModel, type TrainingMemory } from './memory.js'
 import { formatFixed, formatKeyValues } from './format.js'
 
 const NAMES: TaskNames = { command: 'translate', kind: 'seq2seq' }
@@ -30,7 +32,7 @@ export const translateTrainCommand = defineCommand({
   name: 'train',
   summary: 'Train an encoder-decoder on pairs of texts (input -> target, of any lengths)',
   usage: '--data <file> [flags]',
-  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false), targetFieldFlag(false), outFlag('seq2seq'), ...configFlags(TRANSLATE_FIELDS), backendFlag, jsonFlag],
+  flags: [dataFlag, formatFlag, validFlag, inputFieldFlag(false), targetFieldFlag(false), outFlag('seq2seq'), ...configFlags(TRANSLATE_FIELDS), ...memoryFlags, backendFlag, jsonFlag],
   examples: [
     { command: 'recur translate train --data dates.jsonl --steps 3000 --batch 16 --hidden 40 --lr 0.02 --lowercase', description: 'characters in, characters out (e.g. "June 25 2009" -> "2009-06-25")' },
     { command: 'recur translate train --data g2p.tsv --input-field word --target-field phonemes --target-level word', description: 'characters in, space-separated symbols out' },
@@ -51,6 +53,7 @@ export const translatePredictCommand = defineCommand({
     predictFormatFlag,
     inputFieldFlag(true),
     ...decodeFlags,
+    maxMemoryFlag,
     backendFlag,
   ],
   examples: [
@@ -65,7 +68,7 @@ export const translateEvalCommand = defineCommand({
   summary: 'Score an encoder-decoder on pairs: exact match and token error rate',
   usage: '[model] --data <file> [flags]',
   positionals: [{ name: 'model', description: 'Model file written by recur translate train (or --model)', optional: true }],
-  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), targetFieldFlag(true), ...decodeFlags, backendFlag, jsonFlag],
+  flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), targetFieldFlag(true), ...decodeFlags, maxMemoryFlag, backendFlag, jsonFlag],
   examples: ['recur translate eval runs/dates/seq2seq.recur --data test.jsonl', 'recur translate eval runs/dates/seq2seq.recur --data test.csv --beam 3 --json'],
 })
 
@@ -112,6 +115,9 @@ export async function runTranslateTrain(values: Values, given: ReadonlySet<strin
   const train = examplesOf(split.train, inputField, targetField)
   const validation = examplesOf(split.validation, inputField, targetField)
   const translator = TextTranslator.create(kernels, train, config)
+  // --dry-run / --max-memory (src/cli/memory.ts): before training allocates its buffers.
+  const memory = translateMemory(translator, [...train, ...validation], kernels)
+  if (checkTrainingMemory(memory, values, io)) return 0
   const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'seq2seq')
   const e = translator.model.architecture.encoder
   const decoded = config.valExamples > 0 ? Math.min(config.valExamples, validation.length) : validation.length
@@ -148,6 +154,8 @@ export async function runTranslatePredict(args: readonly string[], values: Value
   const translator = TextTranslator.fromBundle(await loadTaskModel(path, kernels, NAMES))
   const inputField = (values['inputField'] as string | undefined) ?? recorded(translator.training, 'inputField', 'text')
   const inputs = await readPredictInputs({ io, command: 'translate predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  // One input at a time (a batch of 1): each length makes its own buffers.
+  checkInputMemory('translate predict', inputMemory(translator, 1), inputs.map((i) => ({ length: translator.encodeInput(i.value).length, where: i.where })), values['maxMemory'] as string | undefined)
   const lines: unknown[] = []
   for (const input of inputs) {
     const t = await translator.translate(input.value, { ...decode, where: input.where })
@@ -173,6 +181,7 @@ export async function runTranslateEval(modelArgument: string | undefined, values
   const inputField = (values['inputField'] as string | undefined) ?? recorded(translator.training, 'inputField', 'text')
   const targetField = (values['targetField'] as string | undefined) ?? recorded(translator.training, 'targetField', 'target')
   const records = await readRecords(data, [inputField, targetField], values['format'] as DatasetFormat | undefined)
+  checkInputMemory('translate eval', inputMemory(translator, translator.config.batch), records.map((r) => ({ length: translator.encodeInput(r.fields[inputField]!).length, where: r.where })), values['maxMemory'] as string | undefined)
   const result = await translator.evaluate(examplesOf(records, inputField, targetField), decode)
   const maxLength = decode.maxLength > 0 ? decode.maxLength : translator.maxLength
   if (values['json'] === true) {
@@ -194,4 +203,28 @@ function formatEvaluation(result: TranslateEvaluation, data: string, decode: Dec
     ['exact match', `${formatFixed(result.exactMatch, 4)} (${Math.round(result.exactMatch * result.total).toLocaleString('en')} of ${result.total.toLocaleString('en')})`],
     ['token error rate', `${formatFixed(result.tokenErrorRate, 4)} (${result.editDistance.toLocaleString('en')} edits / ${result.referenceTokens.toLocaleString('en')} reference tokens)`],
   ])
+}
+
+/** The encoder's buffers per batch shape, for the memory check of predict and eval (the decoder works a step at a time). */
+function inputMemory(translator: TextTranslator, batch: number): InputMemoryModel {
+  return { encoder: translator.model.architecture.encoder, perPosition: 4, batch, kernels: translator.model.kernels }
+}
+
+/**
+ * The memory of training `translator` on `examples`: the encoder reads the inputs; the decoder
+ * reads <BOS> and the target (T = target tokens + 1) and keeps the output layer's logits, their
+ * gradient and the loss's (3 x V per position) besides its recurrent buffers.
+ */
+function translateMemory(translator: TextTranslator, examples: readonly TranslateExample[], kernels: Kernels): TrainingMemory {
+  const { config } = translator
+  const pairs = translator.encodePairs(examples)
+  const d = translator.model.architecture.decoder
+  const e = translator.model.architecture.encoder
+  const decoder = { ...e, layers: d.layers, hidden: d.hidden, vocabularySize: d.vocabularySize, embedding: d.embedding, bidirectional: false }
+  const parts = [
+    { encoder: e, perPosition: 4, lengths: pairs.map((p) => p.source.length) },
+    { encoder: decoder, perPosition: 4 + 3 * d.vocabularySize + d.hidden + 1, lengths: pairs.map((p) => p.target.length + 1) },
+  ]
+  return taskTrainingMemory(`a ${config.inputLevel}-level ${e.cell.toUpperCase()} encoder-decoder, ${e.layers} x ${e.hidden}, batches of ${config.batch}`,
+    translator.model.params.size, config.optimizer, parts, config.batch, kernels, taskAdvice(config, null))
 }

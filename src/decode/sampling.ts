@@ -112,15 +112,34 @@ export interface SentenceScore {
   meanLogProb: number
 }
 
-/** Scores token ids: the log-probability of each given everything before it. */
-export async function scoreTokens(model: LanguageModel, vocabulary: Vocabulary, ids: ArrayLike<number>): Promise<SentenceScore> {
+/** Logits held at once while scoring (about 16 MB of f32 per buffer): sets the window at a large vocabulary. */
+const SCORE_LOGITS = 1 << 22
+
+/**
+ * Scores token ids: the log-probability of each given everything before it. The text is read in
+ * windows (the state carried from one to the next), so memory does not grow with its length:
+ * `window` tokens (default: 256, fewer at a large vocabulary, so a window's logits stay near
+ * 4M values).
+ */
+export async function scoreTokens(model: LanguageModel, vocabulary: Vocabulary, ids: ArrayLike<number>, options: { window?: number } = {}): Promise<SentenceScore> {
   const T = ids.length
   if (T === 0) throw new RecurError('DATA', 'nothing to score: the text has no tokens')
-  const inputs = [startToken(vocabulary), ...Array.from(ids).slice(0, T - 1)]
-  model.forward(T, 1, inputs, null)
-  model.lossAndBackward(ids, false)
-  const losses = await model.kernels.read(model.loss.losses)
-  const tokenLogProbs = Array.from(losses, (l) => -l)
+  const window = options.window ?? Math.max(1, Math.min(256, Math.floor(SCORE_LOGITS / model.vocabularySize)))
+  if (!Number.isInteger(window) || window < 1) throw new RecurError('RANGE', `scoreTokens: window must be an integer >= 1, got ${window}`)
+  // inputs<t> = y<t-1>, the first conditioned on the start token.
+  const inputs = new Int32Array(T)
+  inputs[0] = startToken(vocabulary)
+  for (let t = 1; t < T; t++) inputs[t] = ids[t - 1]!
+  const targets = Int32Array.from(ids)
+  const states = model.zeroStates(1)
+  const tokenLogProbs: number[] = []
+  for (let start = 0; start < T; start += window) {
+    const n = Math.min(window, T - start)
+    const { finals } = model.forward(n, 1, inputs.subarray(start, start + n), start === 0 ? null : states)
+    model.lossAndBackward(targets.subarray(start, start + n), false)
+    model.copyStates(finals, states)
+    for (const loss of await model.kernels.read(model.loss.losses)) tokenLogProbs.push(-loss)
+  }
   const logProb = tokenLogProbs.reduce((a, b) => a + b, 0)
   return { tokenLogProbs, logProb, meanLogProb: logProb / T }
 }

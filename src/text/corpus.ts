@@ -178,6 +178,78 @@ export async function buildVocabularyFromFile(
   return counter.toVocabulary(buildOptions)
 }
 
+/** Most tokens `encodeCorpusFile` holds: the length limit of one Int32Array that every platform allows. */
+export const MAX_CORPUS_TOKENS = 2 ** 31 - 1
+
+/** A corpus file as token ids, and the vocabulary that encoded it. */
+export interface EncodedCorpus {
+  ids: Int32Array
+  vocabulary: Vocabulary
+}
+
+/**
+ * Reads a corpus file of any size as token ids, in two streaming passes: the first counts the
+ * tokens (and, without a vocabulary, counts each token and builds one, as
+ * `buildVocabularyFromFile` does), the second encodes them into one Int32Array of exactly that
+ * length. Memory: 4 bytes per token, one chunk of text, and the counter's table; the text is never
+ * held whole, and neither is a list of its tokens. The ids equal
+ * `vocabulary.encode(tokenize(text))` of the whole text (tokens outside a given vocabulary become
+ * `<UNK>`).
+ * @param source the vocabulary to encode with, or the options to build one from the file
+ * @throws RecurError 'DATA' for more than `MAX_CORPUS_TOKENS` tokens or a file that changes between
+ *   the passes, and what `streamCorpusFile` and `Vocabulary.build` throw.
+ */
+export async function encodeCorpusFile(
+  path: string,
+  tokenizerOptions: TokenizerOptionsInput,
+  source: Vocabulary | CorpusVocabularyOptions,
+  options: CorpusStreamOptions = {},
+): Promise<EncodedCorpus> {
+  let vocabulary: Vocabulary
+  let total: number
+  if (isVocabulary(source)) {
+    vocabulary = source
+    total = await countTokens(path, tokenizerOptions, options)
+  } else {
+    const { maxDistinct, chunkBytes, ...buildOptions } = source
+    const counterSize = maxDistinct ?? Math.max(DEFAULT_MAX_DISTINCT_TOKENS, 2 * (buildOptions.maxSize ?? 0))
+    const streamOptions = chunkBytes === undefined ? options : { ...options, chunkBytes }
+    const counter = await countTokensInFile(path, tokenizerOptions, { ...streamOptions, maxDistinct: counterSize })
+    vocabulary = counter.toVocabulary(buildOptions)
+    total = counter.totalTokens
+  }
+  if (total > MAX_CORPUS_TOKENS) {
+    throw new RecurError('DATA', `${path} has ${total.toLocaleString('en')} tokens, more than the ${MAX_CORPUS_TOKENS.toLocaleString('en')} recur can hold`, 'Train on a part of it (split the file)')
+  }
+  const ids = new Int32Array(total)
+  let filled = 0
+  const encode = (tokens: readonly string[]) => {
+    if (filled + tokens.length > total) throw changedError(path)
+    for (const token of tokens) ids[filled++] = vocabulary.id(token)
+  }
+  const tokenStream = new TokenStream(tokenizerOptions)
+  for await (const text of streamCorpusFile(path, options)) encode(tokenStream.push(text))
+  encode(tokenStream.end())
+  if (filled !== total) throw changedError(path)
+  return { ids, vocabulary }
+}
+
+/** Number of tokens in a corpus file, streamed. */
+async function countTokens(path: string, tokenizerOptions: TokenizerOptionsInput, options: CorpusStreamOptions): Promise<number> {
+  const tokenStream = new TokenStream(tokenizerOptions)
+  let total = 0
+  for await (const text of streamCorpusFile(path, options)) total += tokenStream.push(text).length
+  return total + tokenStream.end().length
+}
+
+function isVocabulary(source: Vocabulary | CorpusVocabularyOptions): source is Vocabulary {
+  return typeof (source as Vocabulary).encode === 'function'
+}
+
+function changedError(path: string): RecurError {
+  return new RecurError('DATA', `${path} changed while it was being read`, 'Run again once nothing is writing to it')
+}
+
 // ---------------------------------------------------------------------------------------------
 // UTF-8 validation, to say where a file stops being UTF-8 (TextDecoder only says that it does).
 

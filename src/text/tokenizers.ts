@@ -220,8 +220,9 @@ export class TokenStream {
   private sentence = SentenceState.Open
   /** Whether the current line produced a token (word level) or a non-space character (char level). */
   private lineHasTokens = false
-  /** Char level: what each code point seen so far is and becomes. */
+  /** Char level: what each code point seen so far is and becomes; by UTF-16 unit for the BMP (the common case, no hashing). */
   private readonly charInfo = new Map<string, CharInfo>()
+  private readonly unitInfo: (CharInfo | undefined)[] = []
 
   constructor(options: TokenizerOptionsInput) {
     this.options = resolveTokenizerOptions(options)
@@ -340,9 +341,12 @@ export class TokenStream {
       const isHighSurrogate = unit >= 0xd800 && unit <= 0xdbff
       if (isHighSurrogate && index + 1 === text.length && !final) break // its low half comes next
       const width = isHighSurrogate && index + 1 < text.length && isLowSurrogate(text.charCodeAt(index + 1)) ? 2 : 1
-      const char = width === 1 ? text[index]! : text.slice(index, index + 2)
+      let info = width === 1 ? this.unitInfo[unit] : undefined
+      if (info === undefined) {
+        info = this.describeChar(width === 1 ? text[index]! : text.slice(index, index + 2))
+        if (width === 1) this.unitInfo[unit] = info
+      }
       index += width
-      const info = this.describeChar(char)
       if (eos === 'sentence') {
         if (this.sentence !== SentenceState.Open && info.kind !== CharKind.Closer) {
           const isSpace = info.kind === CharKind.Whitespace || info.kind === CharKind.Newline
