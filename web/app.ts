@@ -54,6 +54,7 @@ const ui = {
   sampleNow: element('sample-now', HTMLButtonElement),
   history: element('history', HTMLOListElement),
   backend: element('backend', HTMLElement),
+  engine: element('engine', HTMLElement),
 }
 
 const worker = new Worker('worker.js', { name: 'recur-training' })
@@ -63,6 +64,8 @@ const send = (message: ToWorker, transfer: Transferable[] = []): void => worker.
 
 type PageState = 'starting' | 'idle' | 'training' | 'paused'
 let state: PageState = 'starting'
+/** The worker's backend, once it has started ('webgpu' or 'reference'). */
+let backend: string | null = null
 let model: ModelSummary | null = null
 /** Where the text in the box came from; 'pasted text' once it is edited. */
 let textName = DEFAULT_TEXT_NAME
@@ -104,8 +107,21 @@ function readSampleRequest(): SampleRequest {
 function updateModelHint(): void {
   const H = Number(ui.hidden.value)
   const L = Number(ui.layers.value)
-  const slow = H * Math.sqrt(L) >= 256
+  const slow = backend === 'reference' && H * Math.sqrt(L) >= 256
   ui.modelHint.textContent = slow ? 'A big model for the plain-JavaScript backend: each step takes a while.' : ''
+}
+
+/** The header's badge and the footer's line: which backend trains, on what, and why not WebGPU. */
+function showBackend(message: Extract<FromWorker, { type: 'hello' }>): void {
+  backend = message.backend
+  const gpu = message.backend === 'webgpu'
+  const where = message.adapter === null ? '' : ` on ${message.adapter.name}${message.adapter.software ? ' (a software adapter: correct, not fast)' : ''}`
+  ui.engine.textContent = gpu ? 'WebGPU' : 'JavaScript'
+  ui.engine.dataset['backend'] = message.backend
+  ui.engine.title = gpu ? `Training on the GPU through WebGPU${where}` : `Training in plain JavaScript${message.note === null ? '' : ` (${message.note})`}`
+  ui.backend.textContent = `Backend: ${message.backend}${where} (registered: ${message.backends.join(', ')})${message.note === null ? '' : ` · ${message.note}`}`
+  ui.backend.dataset['backend'] = message.backend
+  updateModelHint()
 }
 
 // ---- drawing
@@ -199,8 +215,7 @@ worker.addEventListener('message', (event: MessageEvent<FromWorker>) => {
   const message = event.data
   switch (message.type) {
     case 'hello':
-      ui.backend.textContent = `Backend: ${message.backend} (registered: ${message.backends.join(', ')})`
-      ui.backend.dataset['backend'] = message.backend
+      showBackend(message)
       setState('idle')
       return
     case 'model':

@@ -61,8 +61,15 @@ export interface ProgressPoint {
   loss: number
 }
 
+/** The GPU the WebGPU backend runs on, as its adapter names itself. */
+export interface AdapterNote {
+  name: string
+  /** A CPU implementation of WebGPU (e.g. SwiftShader): correct, not fast. */
+  software: boolean
+}
+
 export type FromWorker =
-  | { type: 'hello'; backend: string; backends: string[] }
+  | { type: 'hello'; backend: string; backends: string[]; adapter: AdapterNote | null; note: string | null }
   | { type: 'model'; summary: ModelSummary; loaded: boolean }
   | { type: 'state'; state: 'training' | 'paused' }
   | { type: 'progress'; points: ProgressPoint[]; step: number; valLoss: number | null; tokensPerSecond: number; seconds: number }

@@ -4,8 +4,8 @@
  * every slice it posts the slice's losses and the speed; every SAMPLE_EVERY_S seconds of training
  * it posts a sample. All work runs one job at a time, in the order asked for.
  */
-import { RecurError, backendNames, resolveBackend, type Kernels } from '../src/browser.js'
-import type { FromWorker, SampleRequest, ToWorker } from './protocol.js'
+import { RecurError, backendNames, backendStatus, resolveBackend, type Kernels } from '../src/browser.js'
+import type { AdapterNote, FromWorker, SampleRequest, ToWorker } from './protocol.js'
 import { TRAINING_SAMPLE_LENGTH, TrainingSession } from './session.js'
 
 /** The part of a dedicated worker's global scope used here (the DOM library types `self` as a Window). */
@@ -144,10 +144,32 @@ function handle(message: ToWorker): void {
   }
 }
 
+/**
+ * The backend: WebGPU wherever the browser offers an adapter, a software one included (unlike the
+ * registry's automatic choice, which skips software adapters because Node has the native CPU
+ * backend: here the only other backend is plain JavaScript); otherwise the reference backend, with
+ * the reason WebGPU is not used.
+ */
+async function startBackend(): Promise<{ kernels: Kernels; note: string | null }> {
+  if (!backendNames().includes('webgpu')) return { kernels: await resolveBackend('reference'), note: 'this browser offers no WebGPU' }
+  try {
+    return { kernels: await resolveBackend('webgpu'), note: null }
+  } catch {
+    const reason = (await backendStatus()).find((s) => s.name === 'webgpu')?.reason ?? 'it did not start'
+    return { kernels: await resolveBackend('reference'), note: `WebGPU unavailable: ${reason}` }
+  }
+}
+
+/** The WebGPU backend's adapter, when that is the backend. */
+function adapterOf(k: Kernels): AdapterNote | null {
+  const adapter = (k as { adapter?: { name?: unknown; software?: unknown } }).adapter
+  return adapter === undefined ? null : { name: String(adapter.name), software: adapter.software === true }
+}
+
 // Messages that arrive before the backend has started wait for it.
-const started = resolveBackend().then((k) => {
+const started = startBackend().then(({ kernels: k, note }) => {
   kernels = k
-  post({ type: 'hello', backend: k.name, backends: backendNames() })
+  post({ type: 'hello', backend: k.name, backends: backendNames(), adapter: adapterOf(k), note })
 })
 started.catch((error: unknown) => post({ type: 'error', message: describe(error), during: 'startup' }))
 scope.addEventListener('message', (event) => {

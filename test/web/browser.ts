@@ -14,6 +14,11 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const CHROMIUM = '/usr/bin/chromium'
 /** The flags the project runs Chromium with (headless, in a container, with no network beyond localhost). */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update']
+/**
+ * Added to give the page WebGPU without a GPU: Chromium's SwiftShader adapter. (With CHROMIUM_ARGS
+ * alone navigator.gpu exists but offers no adapter, so the page falls back to the reference backend.)
+ */
+export const WEBGPU_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader']
 
 interface BuildWeb {
   buildDemo(options: { outdir?: string; minify?: boolean }): Promise<{ outdir: string; sizes: Record<string, number> }>
@@ -41,10 +46,10 @@ export interface DemoBrowser {
 }
 
 /**
- * Builds and serves the demo and opens it in Chromium. Throws, rather than skipping, when Chromium
- * is missing: CI installs it (`.ci/run`), and a machine without it cannot pass these tests.
+ * Builds and serves the demo and opens it in Chromium (with `extraArgs` added to its flags). Throws,
+ * rather than skipping, when Chromium is missing: CI installs it (`.ci/run`), and a machine without it cannot pass these tests.
  */
-export async function openDemo(viewport = { width: 1280, height: 900 }, deviceScaleFactor = 1): Promise<DemoBrowser> {
+export async function openDemo(viewport = { width: 1280, height: 900 }, deviceScaleFactor = 1, extraArgs: readonly string[] = []): Promise<DemoBrowser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's Chromium. Install it with: apt-get install -y --no-install-recommends chromium`)
   }
@@ -55,7 +60,7 @@ export async function openDemo(viewport = { width: 1280, height: 900 }, deviceSc
   let context: BrowserContext
   try {
     context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport, deviceScaleFactor, acceptDownloads: true,
+      executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], viewport, deviceScaleFactor, acceptDownloads: true,
     })
   } catch (error) {
     await server.close()

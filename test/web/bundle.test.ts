@@ -20,9 +20,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
  * - the whole browser entry (every export kept): 108,647 bytes, 36.6 KB gzipped;
  * - the demo's worker, i.e. what a page that trains and samples a language model loads once its
  *   bundler has dropped what it does not use: 77,299 bytes, 26.4 KB gzipped.
+ * Both were then raised by 35,000 bytes for the WebGPU backend, which every browser build carries
+ * (the registry offers it wherever navigator.gpu exists): 35,150 bytes minified, half of it the
+ * WGSL source of its kernels, which no JavaScript minifier shortens.
  */
-const BUNDLE_CEILING_BYTES = 141_000
-const WORKER_CEILING_BYTES = 100_000
+const BUNDLE_CEILING_BYTES = 176_000
+const WORKER_CEILING_BYTES = 135_000
 
 /** The minified bundle of `entry`; a node: import it reaches fails the build unless `external` lets it through. */
 async function bundle(entry: string, format: 'esm' | 'iife', external: string[] = []): Promise<string> {
