@@ -3,7 +3,8 @@
  * kernels, and the order in which a training run visits the examples (shuffled, optionally
  * length-bucketed so that a batch holds sequences of similar length and little padding).
  *
- * Layout, stated once: B sequences of lengths L_b padded to T = max_b L_b are stored time-major,
+ * Layout, stated once: B sequences of lengths L_b padded to T >= max_b L_b (the longest, unless a
+ * length is asked for: the task models pad to `gridLength`) are stored time-major,
  * (T,B): value t of sequence b is at [t*B + b]. Padding goes on the right (t >= L_b); there
  * mask[t*B + b] = 0 and the value is the pad value; elsewhere mask = 1. A zero-length sequence is
  * all padding (a model that reads a final state must refuse it or treat it specially).
@@ -54,6 +55,35 @@ export interface PaddedTargets {
   lengths: Int32Array
 }
 
+/** Options of the padding functions. */
+export interface PadOptions {
+  /** Pad to at least this many time steps (default: the longest sequence). */
+  length?: number
+}
+
+/**
+ * The padded length the task models use for a batch whose longest sequence is `T`: T itself up to
+ * 8, above that the next value of a grid with four steps per octave (10, 12, 14, 16, 20, 24, 28,
+ * 32, 40, ...), so at most 25% padding. Models keep their buffers per (T,B) shape; on this grid a
+ * dataset with lengths up to Tmax makes about 4 log2(Tmax) shapes whose buffers add up to about 6x
+ * those of the longest, where exact lengths would keep one set per distinct length (hundreds).
+ * Padding never changes a result (the masks keep it out); it costs the padded steps' time.
+ */
+export function gridLength(T: number): number {
+  expectInt('gridLength: T', T, 0)
+  if (T <= 8) return T
+  let step = 1
+  while (step * 8 < T) step *= 2
+  return Math.ceil(T / step) * step
+}
+
+/** The length of the longest sequence. */
+export function longestLength(sequences: readonly ArrayLike<number>[]): number {
+  let T = 0
+  for (const sequence of sequences) if (sequence !== null && typeof sequence === 'object' && sequence.length > T) T = sequence.length
+  return T
+}
+
 /**
  * Pads token-id sequences on the right into a time-major (T,B) batch with its mask.
  * @param sequences B >= 1 sequences of integer ids >= 0
@@ -62,9 +92,9 @@ export interface PaddedTargets {
  * @throws RecurError 'SHAPE' for no sequences, 'RANGE' for a bad padId or an id that is not an
  *   integer >= 0.
  */
-export function padBatch(sequences: readonly ArrayLike<number>[], padId: number): PaddedBatch {
+export function padBatch(sequences: readonly ArrayLike<number>[], padId: number, options: PadOptions = {}): PaddedBatch {
   expectInt('padBatch: padId', padId, 0)
-  const { T, B, lengths, mask } = layout('padBatch', sequences)
+  const { T, B, lengths, mask } = layout('padBatch', sequences, options)
   const ids = new Int32Array(T * B).fill(padId)
   fill('padBatch', 'id', sequences, B, ids, (value) => Number.isInteger(value) && value >= 0 && value <= 0x7fffffff)
   return { T, B, ids, mask, lengths }
@@ -76,9 +106,9 @@ export function padBatch(sequences: readonly ArrayLike<number>[], padId: number)
  *   kernel can index it; the mask gives it weight 0)
  * @throws RecurError 'SHAPE' for no sequences, 'RANGE' for a label that is not an integer >= 0.
  */
-export function padLabels(sequences: readonly ArrayLike<number>[], padLabel = 0): PaddedLabels {
+export function padLabels(sequences: readonly ArrayLike<number>[], padLabel = 0, options: PadOptions = {}): PaddedLabels {
   expectInt('padLabels: padLabel', padLabel, 0)
-  const { T, B, lengths, mask } = layout('padLabels', sequences)
+  const { T, B, lengths, mask } = layout('padLabels', sequences, options)
   const labels = new Int32Array(T * B).fill(padLabel)
   fill('padLabels', 'label', sequences, B, labels, (value) => Number.isInteger(value) && value >= 0 && value <= 0x7fffffff)
   return { T, B, labels, mask, lengths }
@@ -89,9 +119,9 @@ export function padLabels(sequences: readonly ArrayLike<number>[], padLabel = 0)
  * @param padValue the value written into padding, default 0
  * @throws RecurError 'SHAPE' for no sequences, 'NON_FINITE' for a value that is not finite.
  */
-export function padTargets(sequences: readonly ArrayLike<number>[], padValue = 0): PaddedTargets {
+export function padTargets(sequences: readonly ArrayLike<number>[], padValue = 0, options: PadOptions = {}): PaddedTargets {
   if (!Number.isFinite(padValue)) throw new RecurError('NON_FINITE', `padTargets: padValue ${padValue} is not finite`)
-  const { T, B, lengths, mask } = layout('padTargets', sequences)
+  const { T, B, lengths, mask } = layout('padTargets', sequences, options)
   const targets = new Float32Array(T * B).fill(padValue)
   for (let b = 0; b < B; b++) {
     const sequence = sequences[b]!
@@ -210,7 +240,7 @@ export function shuffleInPlace<T>(items: T[], random: { uniform(): number }): T[
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-function layout(operation: string, sequences: readonly ArrayLike<number>[]): { T: number; B: number; lengths: Int32Array; mask: Float32Array } {
+function layout(operation: string, sequences: readonly ArrayLike<number>[], options: PadOptions): { T: number; B: number; lengths: Int32Array; mask: Float32Array } {
   if (!Array.isArray(sequences) || sequences.length === 0) {
     throw new RecurError('SHAPE', `${operation}: expected a non-empty array of sequences, got ${Array.isArray(sequences) ? 'an empty one' : typeof sequences}`)
   }
@@ -224,6 +254,10 @@ function layout(operation: string, sequences: readonly ArrayLike<number>[]): { T
     }
     lengths[b] = sequence.length
     if (sequence.length > T) T = sequence.length
+  }
+  if (options.length !== undefined) {
+    expectInt(`${operation}: options.length`, options.length, T)
+    T = options.length
   }
   const mask = new Float32Array(T * B)
   for (let b = 0; b < B; b++) for (let t = 0; t < lengths[b]!; t++) mask[t * B + b] = 1

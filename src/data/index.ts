@@ -17,6 +17,8 @@ export {
 export { LabelSet, splitTags, type LabelSetJSON, type LabelSetOptions } from './labels.js'
 export {
   batchOrder,
+  gridLength,
+  longestLength,
   multiHot,
   padBatch,
   padLabels,
@@ -24,6 +26,7 @@ export {
   shuffleInPlace,
   splitTrainValidation,
   type BatchOrderOptions,
+  type PadOptions,
   type PaddedBatch,
   type PaddedLabels,
   type PaddedTargets,

@@ -18,7 +18,7 @@
  * - `maxLength` cuts training examples (tokens and tags); prediction reads whole inputs.
  */
 
-import { padLabels } from '../data/batches.js'
+import { gridLength, longestLength, padLabels } from '../data/batches.js'
 import { LabelSet, splitTags } from '../data/labels.js'
 import { classificationReport, entityReport, isBioLabelSet, tokenAccuracy, type ClassificationReport, type EntityReport } from '../data/metrics.js'
 import type { FieldValue } from '../data/parse.js'
@@ -286,9 +286,10 @@ export class TextTagger {
     }
   }
 
-  /** The (T,B) targets of a batch: tag ids (softmax) or 0/1 (sigmoid), padding 0. */
+  /** The (T,B) targets of a batch: tag ids (softmax) or 0/1 (sigmoid), padding 0, padded as `padInputs` pads the tokens. */
   private batchTargets(tags: readonly Int32Array[], indices: readonly number[]): Int32Array | Float32Array {
-    const padded = padLabels(indices.map((i) => tags[i]!), 0).labels
+    const sequences = indices.map((i) => tags[i]!)
+    const padded = padLabels(sequences, 0, { length: gridLength(longestLength(sequences)) }).labels
     return this.binary ? Float32Array.from(padded) : padded
   }
 

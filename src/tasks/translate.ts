@@ -29,7 +29,7 @@
  *   (Σ edit distance / Σ reference tokens), both over target tokens.
  */
 
-import { padBatch, type PaddedBatch } from '../data/batches.js'
+import { gridLength, longestLength, padBatch, type PaddedBatch } from '../data/batches.js'
 import { sequenceReport, type SequenceReport } from '../data/metrics.js'
 import type { FieldValue } from '../data/parse.js'
 import { RecurError } from '../errors.js'
@@ -130,8 +130,11 @@ export interface TranslationBatch {
  */
 export function translationBatch(pairs: readonly EncodedPair[], inputVocabulary: Vocabulary, targetVocabulary: Vocabulary): TranslationBatch {
   const { pad, bos, eos } = targetSpecials(targetVocabulary)
-  const src = padBatch(pairs.map((p) => p.source), inputVocabulary.padId >= 0 ? inputVocabulary.padId : inputVocabulary.unkId)
-  const tgtIn = padBatch(pairs.map((p) => [bos, ...p.target]), pad)
+  // Both sides are padded to the shape grid (see gridLength): few distinct shapes, few buffer sets.
+  const sources = pairs.map((p) => p.source)
+  const targets = pairs.map((p) => [bos, ...p.target])
+  const src = padBatch(sources, inputVocabulary.padId >= 0 ? inputVocabulary.padId : inputVocabulary.unkId, { length: gridLength(longestLength(sources)) })
+  const tgtIn = padBatch(targets, pad, { length: gridLength(longestLength(targets)) })
   const B = pairs.length
   const tgtOut = new Int32Array(tgtIn.T * B).fill(pad)
   pairs.forEach((p, b) => {

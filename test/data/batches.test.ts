@@ -3,7 +3,7 @@ import { describe, test } from 'node:test'
 
 import { RecurError } from '../../src/errors.js'
 import { Random } from '../../src/random.js'
-import { batchOrder, multiHot, padBatch, padLabels, padTargets, shuffleInPlace, splitTrainValidation } from '../../src/data/batches.js'
+import { batchOrder, gridLength, longestLength, multiHot, padBatch, padLabels, padTargets, shuffleInPlace, splitTrainValidation } from '../../src/data/batches.js'
 
 function isRecurError(code: string, ...fragments: string[]): (error: unknown) => boolean {
   return (error) => {
@@ -228,5 +228,26 @@ describe('shuffleInPlace', () => {
       firstSeen.add(items[0]!)
     }
     assert.equal(firstSeen.size, 5)
+  })
+})
+
+describe('gridLength: the padded lengths of the task models', () => {
+  test('exact up to 8, then four steps per octave', () => {
+    assert.deepEqual([0, 1, 7, 8, 9, 10, 11, 13, 16, 17, 33, 300].map(gridLength), [0, 1, 7, 8, 10, 10, 12, 14, 16, 20, 40, 320])
+  })
+  test('never shorter, never more than 25% padding, and few distinct shapes', () => {
+    const seen = new Set<number>()
+    for (let T = 1; T <= 1000; T++) {
+      const g = gridLength(T)
+      assert.ok(g >= T && g <= Math.max(T, Math.ceil(T * 1.25)), `T ${T} -> ${g}`)
+      seen.add(g)
+    }
+    assert.ok(seen.size <= 40, `${seen.size} shapes for lengths 1..1000`)
+  })
+  test('padBatch pads to a longer length when asked, with the mask to match', () => {
+    const batch = padBatch([[1, 2], [3]], 0, { length: longestLength([[1, 2], [3]]) + 2 })
+    assert.equal(batch.T, 4)
+    assert.deepEqual([...batch.mask], [1, 1, 1, 0, 0, 0, 0, 0])
+    assert.throws(() => padBatch([[1, 2, 3]], 0, { length: 2 }), /length/)
   })
 })
