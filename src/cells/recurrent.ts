@@ -13,7 +13,7 @@
  */
 import { RecurError, expectInt, expectOneOf } from '../errors.js'
 import type { BufferHandle, GruReset, Kernels } from '../kernels/types.js'
-import type { Param, ParamBuilder } from '../params.js'
+import { INIT_SCHEMES, type Init, type InitScheme, type Param, type ParamBuilder } from '../params.js'
 
 export type CellKind = 'rnn' | 'gru' | 'lstm'
 
@@ -28,7 +28,12 @@ export interface CellOptions {
   reset?: GruReset
   /** LSTM only: gates also see the cell state. Default false. */
   peephole?: boolean
-  /** LSTM only: initial value of the forget-gate bias. Default 1. */
+  /** How the parameters start (see `InitScheme` in src/params.ts). Default 'glorot'. */
+  init?: InitScheme
+  /**
+   * LSTM only: the forget-gate block of bias_ih starts at this value (plus the scheme's noise).
+   * Default 1 under the 'glorot' scheme, 0 under 'pytorch'.
+   */
   forgetBias?: number
   /** Read the sequence backwards (the second direction of a bidirectional layer). Default false. */
   reverse?: boolean
@@ -37,6 +42,28 @@ export interface CellOptions {
    * W_ih is stored as a (V, G*H) table, so x W_ih^T for a one-hot x is a row lookup.
    */
   input?: 'dense' | 'lookup'
+}
+
+/**
+ * The starting values of a cell's parameters under a scheme (see `InitScheme`). An LSTM's forget-gate
+ * bias (block 1 of bias_ih, default 1 under 'glorot', 0 under 'pytorch') makes c<t> remember early
+ * in training; peepholes start at zero under both schemes.
+ */
+export function cellInits(scheme: InitScheme, kind: CellKind, X: number, H: number, G: number, forgetBias?: number): { wIh: Init; wHh: Init; bIh: Init; bHh: Init } {
+  const lstmForget = kind === 'lstm' ? forgetBias ?? (scheme === 'glorot' ? 1 : 0) : 0
+  const forgetBlocks = [0, lstmForget, 0, 0]
+  if (scheme === 'pytorch') {
+    // nn.RNN / nn.GRU / nn.LSTM: every weight and bias U(-1/√H, 1/√H).
+    const limit = 1 / Math.sqrt(H)
+    const uniform: Init = { kind: 'uniform', limit }
+    return { wIh: uniform, wHh: uniform, bIh: lstmForget === 0 ? uniform : { kind: 'blocks', values: forgetBlocks, spread: limit }, bHh: uniform }
+  }
+  return {
+    wIh: { kind: 'glorot', fanIn: X, fanOut: G * H },
+    wHh: { kind: 'orthogonal' },
+    bIh: lstmForget === 0 ? { kind: 'zeros' } : { kind: 'blocks', values: forgetBlocks },
+    bHh: { kind: 'zeros' },
+  }
 }
 
 /** Recurrent state of a batch: a<t> (B,H) and, for an LSTM, c<t> (B,H). */
@@ -175,6 +202,7 @@ export abstract class RecurrentCell {
     expectInt(`${name}: hiddenSize`, options.hiddenSize, 1)
     expectOneOf(`${name}: reset`, options.reset ?? 'after', ['after', 'before'])
     expectOneOf(`${name}: input`, options.input ?? 'dense', ['dense', 'lookup'])
+    expectOneOf(`${name}: init`, options.init ?? 'glorot', INIT_SCHEMES)
     this.kind = options.kind
     this.G = G
     this.H = options.hiddenSize
@@ -184,14 +212,11 @@ export abstract class RecurrentCell {
     this.reset = options.reset ?? 'after'
     const { X, H } = this
     const GH = G * H
-    this.wIh = this.input === 'lookup'
-      ? params.add(`${name}.weight_ih`, [X, GH], { kind: 'glorot', fanIn: X, fanOut: GH })
-      : params.add(`${name}.weight_ih`, [GH, X], { kind: 'glorot', fanIn: X, fanOut: GH })
-    this.wHh = params.add(`${name}.weight_hh`, [GH, H], { kind: 'orthogonal' })
-    // LSTM: the forget gate's bias starts at forgetBias (default 1) so that early on c<t> remembers.
-    const forgetBias = this.kind === 'lstm' ? options.forgetBias ?? 1 : 0
-    this.bIh = params.add(`${name}.bias_ih`, [GH], forgetBias === 0 ? { kind: 'zeros' } : { kind: 'blocks', values: [0, forgetBias, 0, 0] })
-    this.bHh = params.add(`${name}.bias_hh`, [GH], { kind: 'zeros' })
+    const inits = cellInits(options.init ?? 'glorot', this.kind, X, H, G, options.forgetBias)
+    this.wIh = params.add(`${name}.weight_ih`, this.input === 'lookup' ? [X, GH] : [GH, X], inits.wIh)
+    this.wHh = params.add(`${name}.weight_hh`, [GH, H], inits.wHh)
+    this.bIh = params.add(`${name}.bias_ih`, [GH], inits.bIh)
+    this.bHh = params.add(`${name}.bias_hh`, [GH], inits.bHh)
     this.peep = this.kind === 'lstm' && options.peephole === true ? params.add(`${name}.peephole`, [3 * H], { kind: 'zeros' }) : null
   }
 

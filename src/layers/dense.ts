@@ -6,7 +6,7 @@
  *             dW += dz^T x,  db += Σ_rows dz,   dx = dz W
  */
 import type { Activation, BufferHandle, Kernels } from '../kernels/types.js'
-import type { Param, ParamBuilder } from '../params.js'
+import { INIT_SCHEMES, type InitScheme, type Param, type ParamBuilder } from '../params.js'
 import { RecurError, expectInt, expectOneOf } from '../errors.js'
 
 interface DenseWorkspace {
@@ -24,15 +24,18 @@ export class Dense {
   private readonly workspaces = new Map<number, DenseWorkspace>()
   private last: { N: number; x: BufferHandle; ws: DenseWorkspace } | null = null
 
-  constructor(params: ParamBuilder, name: string, inputSize: number, outputSize: number, activation: Activation = 'identity') {
+  /** `init`: 'glorot' (default) Glorot-uniform W and zero b; 'pytorch' nn.Linear's U(-1/√X, 1/√X) for both. */
+  constructor(params: ParamBuilder, name: string, inputSize: number, outputSize: number, activation: Activation = 'identity', init: InitScheme = 'glorot') {
     expectInt(`${name}: input size`, inputSize, 1)
     expectInt(`${name}: output size`, outputSize, 1)
     expectOneOf(`${name}: activation`, activation, ['identity', 'tanh', 'sigmoid', 'relu'])
+    expectOneOf(`${name}: init`, init, INIT_SCHEMES)
     this.X = inputSize
     this.Y = outputSize
     this.activation = activation
-    this.weight = params.add(`${name}.weight`, [outputSize, inputSize], { kind: 'glorot', fanIn: inputSize, fanOut: outputSize })
-    this.bias = params.add(`${name}.bias`, [outputSize], { kind: 'zeros' })
+    const fanInLimit = 1 / Math.sqrt(inputSize)
+    this.weight = params.add(`${name}.weight`, [outputSize, inputSize], init === 'pytorch' ? { kind: 'uniform', limit: fanInLimit } : { kind: 'glorot', fanIn: inputSize, fanOut: outputSize })
+    this.bias = params.add(`${name}.bias`, [outputSize], init === 'pytorch' ? { kind: 'uniform', limit: fanInLimit } : { kind: 'zeros' })
   }
 
   private workspace(k: Kernels, N: number): DenseWorkspace {

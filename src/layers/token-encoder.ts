@@ -7,7 +7,7 @@
  */
 import type { CellKind, State } from '../cells/recurrent.js'
 import type { BufferHandle, GruReset, Kernels } from '../kernels/types.js'
-import type { ParamBuilder } from '../params.js'
+import type { InitScheme, ParamBuilder } from '../params.js'
 import type { Random } from '../random.js'
 import { Embedding } from './embedding.js'
 import { StackedRecurrent, type Merge } from './recurrent.js'
@@ -36,9 +36,10 @@ export class TokenEncoder {
   /**
    * `name` prefixes the parameters: `${name}.embedding.weight`, `${name}.l0.weight_ih`, ... Pass
    * `{ embedding, stack }` to name the two parts separately (the language model uses
-   * `embedding.weight` and `rnn.l0.*`, PyTorch's names).
+   * `embedding.weight` and `rnn.l0.*`, PyTorch's names). `init` picks how the recurrent layers'
+   * parameters start (see `InitScheme`; the embedding table's init does not depend on it).
    */
-  constructor(params: ParamBuilder, name: string | { embedding: string; stack: string }, a: EncoderArchitecture) {
+  constructor(params: ParamBuilder, name: string | { embedding: string; stack: string }, a: EncoderArchitecture, init: InitScheme = 'glorot') {
     const names = typeof name === 'string' ? { embedding: `${name}.embedding`, stack: name } : name
     this.architecture = { ...a }
     this.embedding = a.embedding > 0 ? new Embedding(params, names.embedding, a.vocabularySize, a.embedding) : null
@@ -53,6 +54,7 @@ export class TokenEncoder {
       dropout: a.dropout,
       reset: a.reset,
       peephole: a.peephole,
+      init,
     })
   }
 

@@ -14,13 +14,13 @@
  * Unidirectional only: next-token prediction may not look at the tokens it predicts.
  */
 import type { CellKind, State } from '../cells/recurrent.js'
-import { RecurError, expectInt } from '../errors.js'
+import { RecurError, expectInt, expectOneOf } from '../errors.js'
 import type { BufferHandle, GruReset, Kernels } from '../kernels/types.js'
 import { Dense } from '../layers/dense.js'
 import type { Embedding } from '../layers/embedding.js'
 import type { StackedRecurrent } from '../layers/recurrent.js'
 import { TokenEncoder } from '../layers/token-encoder.js'
-import { ParamBuilder, type ParamStore } from '../params.js'
+import { INIT_SCHEMES, ParamBuilder, type InitScheme, type ParamStore } from '../params.js'
 import { Random } from '../random.js'
 import { SoftmaxCrossEntropy } from '../train/losses.js'
 
@@ -49,6 +49,12 @@ export const defaultArchitecture = (vocabularySize: number): LanguageModelArchit
   cell: 'lstm', layers: 2, hidden: 128, vocabularySize, embedding: 0, dropout: 0, reset: 'after', peephole: false,
 })
 
+/** How a new language model starts; not part of the architecture (loaded weights replace it). */
+export interface LanguageModelInitOptions {
+  /** How the parameters start (see `InitScheme` in src/params.ts). Default 'glorot'. */
+  init?: InitScheme
+}
+
 /** Per-(T,B) buffers of the model: the token ids in and targets, uploaded from host arrays. */
 interface Batch {
   ids: BufferHandle
@@ -66,8 +72,10 @@ export class LanguageModel {
   private readonly batches = new Map<string, Batch>()
   private last: { T: number; B: number; logits: BufferHandle } | null = null
 
-  constructor(kernels: Kernels, architecture: LanguageModelArchitecture, seed = 1) {
+  /** A new model with parameters drawn from `seed` under `options.init` (default 'glorot'). */
+  constructor(kernels: Kernels, architecture: LanguageModelArchitecture, seed = 1, options: LanguageModelInitOptions = {}) {
     const a = architecture
+    const init = options.init ?? 'glorot'
     expectInt('language model: vocabularySize', a.vocabularySize, 2)
     expectInt('language model: hidden', a.hidden, 1)
     expectInt('language model: layers', a.layers, 1)
@@ -75,11 +83,12 @@ export class LanguageModel {
     if (!CELL_KINDS.includes(a.cell)) throw new RecurError('OPTION', `language model: cell must be one of ${CELL_KINDS.join(', ')}, got ${JSON.stringify(a.cell)}`)
     if (a.reset !== 'after' && a.reset !== 'before') throw new RecurError('OPTION', `language model: reset must be 'after' or 'before', got ${JSON.stringify(a.reset)}`)
     if (typeof a.peephole !== 'boolean') throw new RecurError('OPTION', `language model: peephole must be true or false, got ${JSON.stringify(a.peephole)}`)
+    expectOneOf('language model: init', init, INIT_SCHEMES)
     this.architecture = { ...a }
     this.kernels = kernels
     const params = new ParamBuilder()
-    this.encoder = new TokenEncoder(params, { embedding: 'embedding', stack: 'rnn' }, { ...a, bidirectional: false, merge: 'concat' })
-    this.output = new Dense(params, 'out', a.hidden, a.vocabularySize)
+    this.encoder = new TokenEncoder(params, { embedding: 'embedding', stack: 'rnn' }, { ...a, bidirectional: false, merge: 'concat' }, init)
+    this.output = new Dense(params, 'out', a.hidden, a.vocabularySize, 'identity', init)
     this.params = params.build(kernels, new Random(seed))
   }
 
