@@ -12,9 +12,16 @@
  * Every GEMM is checked before it is timed (a few entries against a float64 dot product). The
  * machine may be shared: each figure is the median over repetitions, with the best beside it.
  *
+ * With --openblas the ceiling is measured in the same sitting rather than taken from peers.md:
+ * numpy's `a @ b` (OpenBLAS, float32, 2048^3, OPENBLAS_NUM_THREADS = the thread count,
+ * OPENBLAS_CORETYPE unset) just before and just after the table, through python3; the percentages
+ * are then of the mean of the two medians. (A shared machine moves both figures by 15% and more
+ * from one minute to the next: compare a kernel with the ceiling measured beside it.)
+ *
  * usage: node --import tsx bench/kernels.ts [--isa scalar|avx2|avx512] [--threads 1,2] [--only gemm|e2e]
- *        [--shapes W1|W2|all] [--reference-steps N] [--workloads W1,W3,W4] [--json]
+ *        [--shapes W1|W2|all] [--openblas] [--reference-steps N] [--workloads W1,W3,W4] [--json]
  */
+import { spawnSync } from 'node:child_process'
 import { NativeKernels, type NativeIsa } from '../src/kernels/native/index.js'
 import { ReferenceKernels } from '../src/kernels/reference/index.js'
 import type { BufferHandle, Kernels } from '../src/kernels/types.js'
@@ -58,6 +65,31 @@ function workloadShapes(id: 'W1' | 'W2'): Shape[] {
 const CUBE: Shape = { label: '2048^3 (the ceiling\'s shape)', transA: false, transB: false, m: 2048, n: 2048, k: 2048, beta: 0, perStep: 0 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+/** numpy's float32 `a @ b` at 2048^3: median and best GFLOP/s of 7 products after a warm-up. */
+const NUMPY_CUBE = `
+import json, time, numpy as np
+n = 2048
+a = np.random.default_rng(1).random((n, n), dtype=np.float32); b = a.T.copy()
+a @ b
+rates = []
+for _ in range(7):
+    t = time.perf_counter(); a @ b; rates.append(2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+rates.sort()
+print(json.dumps({"median": rates[len(rates) // 2], "best": rates[-1]}))
+`
+
+/** OpenBLAS sgemm at 2048^3 on `threads` threads, measured now through python3 + numpy; null (with the reason printed) if it cannot run. */
+function openblasCube(threads: number, out: (line: string) => void): { median: number; best: number } | null {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) }
+  delete env.OPENBLAS_CORETYPE
+  const run = spawnSync('python3', ['-c', NUMPY_CUBE], { env, encoding: 'utf8', timeout: 120_000 })
+  if (run.status !== 0) {
+    out(`(OpenBLAS ceiling not measured: python3 with numpy failed: ${(run.stderr || String(run.error ?? '')).trim().split('\n').at(-1)})`)
+    return null
+  }
+  return JSON.parse(run.stdout) as { median: number; best: number }
+}
 
 function randomBuffer(k: Kernels, n: number, random: Random): { buf: BufferHandle; host: Float32Array } {
   const host = Float32Array.from({ length: n }, () => random.range(-1, 1))
@@ -110,6 +142,7 @@ async function main(argv: string[]): Promise<void> {
   const isa = flag(argv, 'isa') as NativeIsa | undefined
   const threadCounts = (flag(argv, 'threads') ?? '1,2').split(',').map(Number)
   const which = flag(argv, 'shapes') ?? 'all'
+  const sitting = argv.includes('--openblas')
   const out = (line: string) => void (json ? null : process.stdout.write(`${line}\n`))
   const results: Record<string, unknown>[] = []
 
@@ -121,14 +154,23 @@ async function main(argv: string[]): Promise<void> {
     ]
     for (const threads of threadCounts) {
       const k = new NativeKernels({ threads, ...(isa === undefined ? {} : { isa }) })
-      out(`\nGEMM, native ${k.isa}, ${threads} thread${threads > 1 ? 's' : ''} (OpenBLAS ceiling ${CEILING[threads] ?? '?'} GFLOP/s)`)
-      out(`${'shape'.padEnd(44)} ${'M x N x K'.padEnd(18)} ${'GFLOP/s'.padStart(8)} ${'best'.padStart(7)} ${'% ceil'.padStart(7)}`)
+      const before = sitting ? openblasCube(threads, out) : null
+      const rows: string[] = []
+      const ceilingRow = (when: string, r: { median: number; best: number }) =>
+        `${`OpenBLAS (numpy) 2048^3, measured ${when}`.padEnd(63)} ${r.median.toFixed(1).padStart(8)} ${r.best.toFixed(1).padStart(7)}`
       const mix = new Map<string, { flops: number; seconds: number }>()
-      for (const s of shapes) {
-        const r = await timeGemm(k, s, 400)
-        const pct = CEILING[threads] === undefined ? NaN : (100 * r.median) / CEILING[threads]
+      const timed: { s: Shape; median: number; best: number }[] = []
+      for (const s of shapes) timed.push({ s, ...(await timeGemm(k, s, 400)) })
+      const after = sitting && before !== null ? openblasCube(threads, out) : null
+      const ceiling = before !== null && after !== null ? (before.median + after.median) / 2 : CEILING[threads]
+      const source = before !== null && after !== null ? 'measured in this sitting' : 'peers.md'
+      out(`\nGEMM, native ${k.isa}, ${threads} thread${threads > 1 ? 's' : ''} (OpenBLAS ceiling ${ceiling === undefined ? '?' : ceiling.toFixed(0)} GFLOP/s, ${source})`)
+      out(`${'shape'.padEnd(44)} ${'M x N x K'.padEnd(18)} ${'GFLOP/s'.padStart(8)} ${'best'.padStart(7)} ${'% ceil'.padStart(7)}`)
+      if (before !== null) rows.push(ceilingRow('before', before))
+      for (const { s, ...r } of timed) {
+        const pct = ceiling === undefined ? NaN : (100 * r.median) / ceiling
         const dims = `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'} ${s.m}x${s.n}x${s.k}`
-        out(`${s.label.padEnd(44)} ${dims.padEnd(18)} ${r.median.toFixed(1).padStart(8)} ${r.best.toFixed(1).padStart(7)} ${pct.toFixed(0).padStart(6)}%`)
+        rows.push(`${s.label.padEnd(44)} ${dims.padEnd(18)} ${r.median.toFixed(1).padStart(8)} ${r.best.toFixed(1).padStart(7)} ${pct.toFixed(0).padStart(6)}%`)
         results.push({ kind: 'gemm', isa: k.isa, threads, shape: s.label, transA: s.transA, transB: s.transB, m: s.m, n: s.n, k: s.k, gflops: r.median, best: r.best, percentOfCeiling: pct })
         if (s.perStep > 0) {
           const id = s.label.slice(0, 2)
@@ -137,12 +179,15 @@ async function main(argv: string[]): Promise<void> {
           mix.set(id, { flops: acc.flops + flops, seconds: acc.seconds + flops / (r.median * 1e9) })
         }
       }
+      if (after !== null) rows.push(ceilingRow('after', after))
+      for (const row of rows) out(row)
       for (const [id, { flops, seconds }] of mix) {
         const rate = flops / seconds / 1e9
-        const pct = (100 * rate) / (CEILING[threads] ?? NaN)
+        const pct = (100 * rate) / (ceiling ?? NaN)
         out(`${`${id} GEMM mix of a training step (FLOP-weighted)`.padEnd(63)} ${rate.toFixed(1).padStart(8)} ${''.padStart(7)} ${pct.toFixed(0).padStart(6)}%   ${(seconds * 1000).toFixed(1)} ms of GEMM per step`)
         results.push({ kind: 'gemm-mix', workload: id, isa: k.isa, threads, gflops: rate, percentOfCeiling: pct, gemmMsPerStep: seconds * 1000 })
       }
+      if (before !== null && after !== null) results.push({ kind: 'openblas', threads, before, after, ceiling })
     }
   }
 

@@ -73,7 +73,10 @@ Pool& the_pool(int threads) {
   return *pool;
 }
 
-void pool_parallel(int n, void (*fn)(void*, int), void* ctx) { pool->run(n, fn, ctx); }
+/** The running kernel call's thread budget: its parts (there may be more) run on at most this many threads. */
+int callThreads = 1;
+
+void pool_parallel(int n, void (*fn)(void*, int), void* ctx) { pool->run(n, callThreads, fn, ctx); }
 
 /** Per-thread, per-slot aligned scratch; grows (rarely) to the largest size asked for. */
 struct Scratch {
@@ -190,6 +193,7 @@ Napi::Value Run(const Napi::CallbackInfo& info) {
   if (threads < 1) threads = 1;
   if (!pool) the_pool(threads);
   if (threads > pool->size()) threads = pool->size();
+  callThreads = threads;
   const Exec exec{threads, &pool_parallel, &scratch_for};
   table->kernels[op](args + 2, exec);
   return info.Env().Undefined();

@@ -57,7 +57,11 @@ enum Op : int {
 struct Exec {
   /** Threads this call may use, the calling thread included (>= 1). */
   int threads;
-  /** Runs fn(ctx, t) for t in [0, n), n <= threads, t = 0 on the calling thread; returns when all are done. */
+  /**
+   * Runs fn(ctx, t) for t in [0, n) (n <= 32 parts) on at most `threads` threads and returns when all
+   * are done. Part t normally runs on thread t % threads (t = 0 on the calling thread); a part whose
+   * thread is late is run by another.
+   */
   void (*parallel)(int n, void (*fn)(void* ctx, int t), void* ctx);
   /** Thread t's scratch buffer number `slot` (0..4), at least `floats` floats, 64-byte aligned; grows rarely. */
   float* (*scratch)(int t, int slot, size_t floats);

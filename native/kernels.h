@@ -27,7 +27,7 @@ static void trampoline(void* ctx, int t) {
   (*static_cast<const F*>(ctx))(t);
 }
 
-/** Runs f(t) for t in [0, n) on n threads (n <= exec.threads). */
+/** Runs f(t) for t in [0, n) (n <= 32 parts) on at most exec.threads threads (see Exec::parallel). */
 template <class F>
 static void parallel(const Exec& exec, int n, const F& f) {
   if (n <= 1) {

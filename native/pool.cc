@@ -34,9 +34,13 @@ void Pool::help(uint64_t tag, int own) {
     const uint32_t all = parts >= 32 ? 0xffffffffu : (1u << parts) - 1;
     const uint32_t free = all & ~taken;
     if (free == 0) return;
-    // Its own part first (so a thread keeps working on the same rows of a weight matrix, which
-    // stay in its core's cache from one time step to the next), then any part still unclaimed.
-    const uint32_t pick = own < static_cast<int>(parts) && (free >> own & 1u) ? static_cast<uint32_t>(own) : static_cast<uint32_t>(__builtin_ctz(free));
+    // Its own parts first, in order (so a thread keeps working on the same rows of a weight matrix,
+    // which stay in its core's cache from one time step to the next), then the last part still
+    // unclaimed (the end of another thread's share, which that thread would reach last).
+    const int stride = threads_.load(std::memory_order_relaxed);
+    uint32_t mine = 0;
+    for (int p = own; p < static_cast<int>(parts); p += stride) mine |= 1u << p;
+    const uint32_t pick = (free & mine) != 0 ? static_cast<uint32_t>(__builtin_ctz(free & mine)) : static_cast<uint32_t>(31 - __builtin_clz(free));
     if (!claim_.compare_exchange_weak(cur, cur | (1u << pick), std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     // fn_ and ctx_ belong to this job: the caller changes them only after every part is done.
     fn_(ctx_, static_cast<int>(pick));
@@ -45,15 +49,16 @@ void Pool::help(uint64_t tag, int own) {
   }
 }
 
-void Pool::run(int n, void (*fn)(void*, int), void* ctx) {
+void Pool::run(int n, int threads, void (*fn)(void*, int), void* ctx) {
   // One job at a time: a second caller (another JS thread using the addon) runs its job alone.
-  if (n <= 1 || workers_.empty() || busy_.exchange(true, std::memory_order_acquire)) {
+  if (n <= 1 || threads <= 1 || workers_.empty() || busy_.exchange(true, std::memory_order_acquire)) {
     for (int t = 0; t < n; ++t) fn(ctx, t);
     return;
   }
   if (n > 32) n = 32;
   fn_ = fn;
   ctx_ = ctx;
+  threads_.store(threads < size() ? threads : size(), std::memory_order_relaxed);
   done_.store(0, std::memory_order_relaxed);
   tag_ = (tag_ + 1) & 0xffffff;
   claim_.store(tag_ << 40 | static_cast<uint64_t>(n) << 32, std::memory_order_release);
@@ -100,7 +105,9 @@ void Pool::work(int index) {
     }
     seen = epoch_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    help(claim_.load(std::memory_order_acquire) >> 40, index);
+    // (threads_ belongs to the job published with the claim word: written before it, read after.)
+    const uint64_t tag = claim_.load(std::memory_order_acquire) >> 40;
+    if (index < threads_.load(std::memory_order_relaxed)) help(tag, index);
   }
 }
 

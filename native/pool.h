@@ -1,8 +1,10 @@
 // The thread pool: created once, sized to the machine (or RECUR_THREADS / the `threads` option),
-// never a thread per call. A job is n parts, fn(ctx, t) for t in [0, n): the calling thread and the
-// workers claim parts from a shared counter, so a worker that the OS has not scheduled yet (the
-// machine may be busy with other processes) delays nothing: the caller runs its part instead.
-// Normally thread t runs part t, so a thread keeps its share of a weight matrix in its own cache.
+// never a thread per call. A job is n parts, fn(ctx, t) for t in [0, n), run by at most `threads`
+// threads (the caller and workers 1 .. threads-1): they claim parts from a shared word, so a worker
+// that the OS has not scheduled yet (the machine may be busy with other processes) delays nothing:
+// the others run its parts instead. Thread i owns parts i, i + threads, i + 2*threads, ... and
+// claims those first, in order, then any part still unclaimed (the last first), so normally each
+// thread runs the same parts every call and keeps its share of a weight matrix in its own cache.
 // Between jobs a worker spins for a while (a per-step kernel follows the previous one within
 // microseconds, and waking a parked thread costs tens of them), then parks on a condition variable.
 #pragma once
@@ -24,14 +26,14 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
-  /** Runs fn(ctx, t) for t in [0, n) (n <= 32) and returns when every part is done. */
-  void run(int n, void (*fn)(void* ctx, int t), void* ctx);
+  /** Runs fn(ctx, t) for t in [0, n) (n <= 32) on at most `threads` threads; returns when every part is done. */
+  void run(int n, int threads, void (*fn)(void* ctx, int t), void* ctx);
   /** How long an idle worker spins before it parks, in microseconds. */
   void set_spin_us(int us) { spin_us_.store(us, std::memory_order_relaxed); }
 
  private:
   void work(int index);
-  /** Claims and runs parts of the job tagged `tag` until none is left, part `own` first. */
+  /** Claims and runs parts of the job tagged `tag` until none is left, thread `own`'s parts first. */
   void help(uint64_t tag, int own);
 
   std::vector<std::thread> workers_;
@@ -45,6 +47,7 @@ class Pool {
   void (*fn_)(void*, int) = nullptr;
   void* ctx_ = nullptr;
   uint64_t tag_ = 0;
+  std::atomic<int> threads_{1};  // the current job's thread limit
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stop_{false};
   std::atomic<int> spin_us_{200};

@@ -14,6 +14,8 @@
 //   max(a, b) = a > b ? a : b,  min(a, b) = a < b ? a : b   (x86: a NaN in a gives b, a NaN in b gives b)
 //   fmadd(a, b, c) = a*b + c    (fused on AVX2 / AVX-512; two roundings on Scalar)
 //   select(m, a, b) = m ? a : b
+//   transpose(r): the W x W block whose row i is r[i] becomes its transpose (r[j] = column j)
+//   store_n(p, x, n): the first n lanes of x to p[0..n), nothing else written
 
 struct Scalar {
   using R = float;
@@ -47,6 +49,10 @@ struct Scalar {
   static R pow2n(R n) { return bits(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23); }
   static float sum(R a) { return a; }
   static float hmax(R a) { return a; }
+  static void transpose(R (&)[W]) {}
+  static void store_n(float* p, R x, int n) {
+    if (n > 0) *p = x;
+  }
 
  private:
   static uint32_t bitsof(float x) {
@@ -100,6 +106,29 @@ struct Avx2 {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  /** 8 x 8: interleave pairs of rows, then pairs of pairs (4 x 4 within each 128-bit half), then swap halves. */
+  static void transpose(R (&r)[W]) {
+    R t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+      t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+      t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+      u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);
+      u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE);
+      u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+      u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    // u[k + m] holds columns m (low half) and 4 + m (high half) of rows k..k+3.
+    for (int m = 0; m < 4; ++m) {
+      r[m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x20);
+      r[4 + m] = _mm256_permute2f128_ps(u[m], u[4 + m], 0x31);
+    }
+  }
+  static void store_n(float* p, R x, int n) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lanes), x);
+  }
 };
 #endif
 
@@ -137,6 +166,33 @@ struct Avx512 {
   }
   static float sum(R a) { return _mm512_reduce_add_ps(a); }
   static float hmax(R a) { return _mm512_reduce_max_ps(a); }
+  /**
+   * 16 x 16: interleave pairs of rows, then pairs of pairs (4 x 4 within each 128-bit lane), then
+   * gather lane l of four row groups twice (0x88 takes lanes 0 and 2, 0xDD lanes 1 and 3).
+   */
+  static void transpose(R (&r)[W]) {
+    R t[16], u[16];
+    for (int k = 0; k < 16; k += 2) {
+      t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
+      t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 16; k += 4) {
+      u[k] = _mm512_shuffle_ps(t[k], t[k + 2], 0x44);
+      u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], 0xEE);
+      u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+      u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    // u[k + m], lane l: column 4l + m of rows k..k+3.
+    for (int m = 0; m < 4; ++m) {
+      const R v0 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0x88), v1 = _mm512_shuffle_f32x4(u[m], u[4 + m], 0xDD);
+      const R w0 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], 0xDD);
+      r[m] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+      r[4 + m] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+      r[8 + m] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+      r[12 + m] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+  }
+  static void store_n(float* p, R x, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), x); }
 };
 #endif
 
