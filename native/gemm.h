@@ -27,14 +27,15 @@
 // A skips its zero rows), and a partial block of C is stored through a small tile. A thin result
 // (N <= 4 after orientation: batch-1 sampling) uses dot products along K instead.
 //
-// Threads: the larger of M and N is split in whole micro-tiles. In a product of 32M multiply-adds
+// Threads: the larger of M and N is split in whole micro-tiles. In a product of 128M multiply-adds
 // or more whose operand read whole by every part (B when M is split, A when N is) is packed, that
 // operand is packed once, all of it (up to 16 MB), by the threads together, and the split
 // dimension is dealt in 4 parts per thread, halving in size, which the pool runs on their owners
-// (part t on thread t % threads, so across time steps each core keeps the same rows of W_hh)
-// unless an owner is late. Otherwise one share per thread, each packing its own blocks. Below 64k
-// multiply-adds one thread. The split never changes an element's arithmetic: 1 and 2 threads give
-// the same bits.
+// (part t on thread t % threads) unless an owner is late: then another thread takes its last ones.
+// Otherwise (the per-step products among them) one share per thread, each packing its own blocks;
+// thread t normally runs share t, so across time steps each core keeps its rows of W_hh in its own
+// cache. Below 64k multiply-adds one thread. The split never changes an element's arithmetic:
+// 1 and 2 threads give the same bits.
 
 template <class Vec> struct GemmShape;
 template <> struct GemmShape<Scalar> {
@@ -510,11 +511,11 @@ static void gemm_dot(const Problem& g, const Exec& exec, int t, long i0, long i1
   }
 }
 
-// A threaded product of at least SHARE_MACS multiply-adds (a third of a millisecond or more: a
-// smaller one would lose more to the extra hand-off than it saves) packs the operand that every
+// A threaded product of at least SHARE_MACS multiply-adds (a millisecond or more; the per-step
+// products, smaller, lose more to the extra hand-off than they gain) packs the operand that every
 // part reads once, all of it (at most SHARED_FLOATS floats: 16 MB), the threads together, and
 // deals the other dimension in DEAL_PER_THREAD parts per thread.
-constexpr double SHARE_MACS = 1 << 25;
+constexpr double SHARE_MACS = 1 << 27;
 constexpr long SHARED_FLOATS = 4L << 20;
 constexpr int DEAL_PER_THREAD = 4;
 

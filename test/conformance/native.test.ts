@@ -64,7 +64,10 @@ const [B, H, N, V] = [48, 520, 4096, 83] // H: 520 = 512 + 8 leftovers, split be
 
 const calls: Call[] = [
   ...([[false, false], [false, true], [true, false], [true, true]] as const).flatMap(([transA, transB]) =>
-    ([[64, 1030, 260], [300, 200, 300], [1, 2048, 512], [2, 700, 300], [200, 83, 260]] as const).map(([m, n, K]): Call => ({
+    // The last three are large enough (over 2^27 multiply-adds) for 2 threads to pack the shared
+    // operand together and deal the rest in parts (native/gemm.h), split along M, along N, and
+    // computed transposed; 1 thread packs block by block.
+    ([[64, 1030, 260], [300, 200, 300], [1, 2048, 512], [2, 700, 300], [200, 83, 260], [530, 517, 520], [517, 530, 520], [200, 1400, 520]] as const).map(([m, n, K]): Call => ({
       label: `gemm ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${m}x${n}x${K}`,
       run: (k, r) => {
         const a = input(k, r, m * K), b = input(k, r, K * n), c = input(k, r, m * n)
