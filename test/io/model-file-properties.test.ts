@@ -19,31 +19,9 @@ import { decodeLanguageModel } from '../../src/models/language-model-file.js'
 import { TASK_KINDS, decodeTaskModel, type TaskKind } from '../../src/models/task-file.js'
 import { buildModelFile, editModelFileHeader, repairChecksum, splitModelFile } from '../fuzz/mutate.js'
 import { classifierSeed, languageModelSeed, seedKernels, seq2seqSeed, taggerSeed } from '../fuzz/seeds.js'
-import { refusedOrValid } from '../fuzz/target.js'
+import { assertRefused, outcome } from '../helpers/refusal.js'
 
 const RUNS = { numRuns: 60 } as const
-
-/** The outcome of decoding `bytes` as `what`, checked by `refusedOrValid`; the RecurError when refused. */
-async function outcome(bytes: Uint8Array, decode: (bytes: Uint8Array) => unknown): Promise<RecurError | null> {
-  let refusal: RecurError | null = null
-  await refusedOrValid(bytes.length, () => {
-    try {
-      decode(bytes)
-    } catch (error) {
-      if (error instanceof RecurError) refusal = error
-      throw error
-    }
-  })
-  return refusal
-}
-
-/** Asserts that decoding is refused with one of `codes`. */
-async function assertRefused(bytes: Uint8Array, decode: (bytes: Uint8Array) => unknown, codes: readonly RecurErrorCode[]): Promise<RecurError> {
-  const refusal = await outcome(bytes, decode)
-  assert.ok(refusal !== null, 'expected a refusal, the input decoded')
-  assert.ok(codes.includes(refusal.code), `expected ${codes.join(' or ')}, got ${refusal.code}: ${refusal.message}`)
-  return refusal
-}
 
 const decodeContainer = (bytes: Uint8Array): unknown => decodeModelFile(bytes)
 const decodeLm = (bytes: Uint8Array): unknown => decodeLanguageModel(bytes, seedKernels(), 'lm.recur')

@@ -16,30 +16,9 @@ import { decodePyTorchSafetensors } from '../../src/io/pytorch.js'
 import { decodeSafetensors, tensorToFloat32 } from '../../src/io/safetensors.js'
 import { buildSafetensors, editSafetensorsHeader, splitSafetensors } from '../fuzz/mutate.js'
 import { languageModelSafetensorsSeed, seedKernels, taggerSafetensorsSeed } from '../fuzz/seeds.js'
-import { refusedOrValid } from '../fuzz/target.js'
+import { assertRefused, outcome } from '../helpers/refusal.js'
 
 const RUNS = { numRuns: 60 } as const
-
-/** Decodes (as `refusedOrValid` checks it); returns the RecurError when refused, else null. */
-async function outcome(bytes: Uint8Array, decode: (bytes: Uint8Array) => unknown): Promise<RecurError | null> {
-  let refusal: RecurError | null = null
-  await refusedOrValid(bytes.length, () => {
-    try {
-      decode(bytes)
-    } catch (error) {
-      if (error instanceof RecurError) refusal = error
-      throw error
-    }
-  })
-  return refusal
-}
-
-async function assertRefused(bytes: Uint8Array, decode: (bytes: Uint8Array) => unknown, codes: readonly RecurErrorCode[]): Promise<RecurError> {
-  const refusal = await outcome(bytes, decode)
-  assert.ok(refusal !== null, 'expected a refusal, the input decoded')
-  assert.ok(codes.includes(refusal.code), `expected ${codes.join(' or ')}, got ${refusal.code}: ${refusal.message}`)
-  return refusal
-}
 
 /** The reader, then every tensor's values (as the importer reads them). */
 function readAll(bytes: Uint8Array): void {
