@@ -98,16 +98,15 @@ export async function runWorkload(w: Workload, kernels: Kernels, options: Worklo
   const architecture = { cell: w.cell, layers: w.L, hidden: w.H, vocabularySize: V, embedding: 0, dropout: 0, reset: 'after', peephole: false } as const
   const model = new LanguageModel(kernels, architecture, seed, { init })
   if (options.initialValues !== undefined) model.params.writeValues(options.initialValues)
-  let peakRss = process.memoryUsage().rss
-  const sampleRss = () => (peakRss = Math.max(peakRss, process.memoryUsage().rss))
+  // The process's peak resident set so far (as /usr/bin/time reports it for the peers), in bytes.
+  const peakRss = () => process.resourceUsage().maxRSS * 1024
   if (vocabulary !== null) {
     const n = options.steps ?? w.last
     const start = performance.now()
     let count = 0
     for await (const _ of sampleTokens(model, vocabulary, { length: n, temperature: 1, seed: 1, resampleUnknown: false, stopAtEos: false })) count++
     const seconds = (performance.now() - start) / 1000
-    sampleRss()
-    return { workload: w.id, backend: kernels.name, tokensPerSecond: count / seconds, tokens: count, seconds, peakRssMiB: peakRss / 2 ** 20 }
+    return { workload: w.id, backend: kernels.name, tokensPerSecond: count / seconds, tokens: count, seconds, peakRssMiB: peakRss() / 2 ** 20 }
   }
   const steps = options.steps ?? w.last
   const trainer = new LanguageModelTrainer(model, train, { batch: w.B, seqLength: w.T, steps, lr: 2e-3, optimizer: 'adam', weightDecay: 0, clip: 5, schedule: 'constant', warmup: 0, seed })
@@ -120,7 +119,6 @@ export async function runWorkload(w: Workload, kernels: Kernels, options: Worklo
     const loss = await trainer.readLoss() // reading the loss each step also waits for the step to finish
     times.push(performance.now() - t0)
     losses.push(loss)
-    if (step % 25 === 0) sampleRss()
     if (options.log && (step % 50 === 0 || step === steps)) options.log(`${w.id} step ${step}/${steps} loss ${loss.toFixed(4)} (${(loss / Math.LN2).toFixed(3)} bits)`)
   }
   const seconds = (performance.now() - start) / 1000
@@ -133,7 +131,7 @@ export async function runWorkload(w: Workload, kernels: Kernels, options: Worklo
     msPerStep: { median: msPerStep, min: Math.min(...timed), max: Math.max(...timed) },
     gflops: trainFlopsPerStep(w, V) / (msPerStep / 1000) / 1e9,
     finalLoss: losses.at(-1),
-    peakRssMiB: peakRss / 2 ** 20,
+    peakRssMiB: peakRss() / 2 ** 20,
   }
   if (w.task === 'quality') {
     const t0 = performance.now()
