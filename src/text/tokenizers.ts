@@ -86,7 +86,8 @@ export function resolveTokenizerOptions(input: TokenizerOptionsInput): Tokenizer
     throw new RecurError('OPTION', `tokenizer options: expected an object, got ${String(input)}`, "pass at least { level: 'char' } or { level: 'word' }")
   }
   for (const key of Object.keys(input)) {
-    if (!(key in OPTION_VALUES)) {
+    // Own fields only: `key in` would take 'toString' or 'constructor' (from Object.prototype) for options.
+    if (!Object.hasOwn(OPTION_VALUES, key)) {
       throw new RecurError('OPTION', `tokenizer options: unknown field "${key}"`, `the fields are ${Object.keys(OPTION_VALUES).join(', ')}`)
     }
   }
