@@ -14,10 +14,32 @@ export interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
   err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
   env: Record<string, string | undefined>
-  /** Set by a SIGINT / SIGTERM handler; long commands check it between steps. */
-  interrupted: { value: boolean }
+  /**
+   * Set by a SIGINT / SIGTERM handler; long commands check it between steps. `signal`: the one
+   * that stopped the run, for its exit code (`interruptedExitCode`); absent: a stop asked for in-process.
+   */
+  interrupted: { value: boolean; signal?: StopSignal }
   /** The text of standard input (tests inject it); absent: the process's standard input is read. */
   readStdin?: () => Promise<string>
+}
+
+/** The signals that stop a long command after its current step. */
+export type StopSignal = 'SIGINT' | 'SIGTERM'
+
+/** Their numbers (POSIX, the same on every platform Node runs on). */
+const SIGNAL_NUMBERS: Record<StopSignal, number> = { SIGINT: 2, SIGTERM: 15 }
+
+/**
+ * The exit code of a command stopped by a signal, by the shell's convention 128 + the signal's
+ * number: SIGINT 130, SIGTERM 143. A stop with no signal recorded exits as Ctrl-C does, 130.
+ */
+export function signalExitCode(signal: StopSignal | undefined): number {
+  return 128 + SIGNAL_NUMBERS[signal ?? 'SIGINT']
+}
+
+/** The exit code of a run that `interrupted` stopped (see `signalExitCode`). */
+export function interruptedExitCode(interrupted: Io['interrupted']): number {
+  return signalExitCode(interrupted.signal)
 }
 
 export const backendFlag: FlagSpec = {

@@ -8,7 +8,7 @@ import { RecurError } from '../errors.js'
 import { defineGroup, isCommand, parseCommandLine, type CommandLine } from './args.js'
 import { classifyGroup, dispatchClassify } from './classify.js'
 import { benchCommand, runBench } from './bench.js'
-import type { Io } from './common.js'
+import { signalExitCode, type Io, type StopSignal } from './common.js'
 import { evalCommand, runEval } from './eval.js'
 import { exportCommand, runExport } from './export.js'
 import { importCommand, runImport } from './import.js'
@@ -52,9 +52,11 @@ export async function main(argv: readonly string[], io: Partial<Io> = {}): Promi
     interrupted: io.interrupted ?? { value: false },
     ...(io.readStdin === undefined ? {} : { readStdin: io.readStdin }),
   }
-  const onSignal = () => {
-    if (full.interrupted.value) process.exit(130) // a second Ctrl-C quits at once
+  const onSignal = (name: NodeJS.Signals) => {
+    const signal: StopSignal = name === 'SIGTERM' ? 'SIGTERM' : 'SIGINT'
+    if (full.interrupted.value) process.exit(signalExitCode(signal)) // a second one quits at once: 130 for SIGINT, 143 for SIGTERM
     full.interrupted.value = true
+    full.interrupted.signal = signal
     full.err.write('\nStopping after this step and saving a checkpoint (Ctrl-C again to quit now)...\n')
   }
   const installHandlers = io.interrupted === undefined

@@ -16,7 +16,7 @@ import { TrainingLogWriter } from '../train/log.js'
 import { renderLossPlotSvg } from '../train/plot.js'
 import { readTrainingLog } from '../train/log.js'
 import { defineCommand, type FlagSpec } from './args.js'
-import { backendFlag, backendFrom, defaultCorpusPath, jsonFlag, loadModel, type Io } from './common.js'
+import { backendFlag, backendFrom, defaultCorpusPath, interruptedExitCode, jsonFlag, loadModel, type Io } from './common.js'
 import { formatDuration, formatFixed, formatRate } from './format.js'
 import { checkTrainingMemory, languageModelMemory, memoryFlags } from './memory.js'
 import { ProgressBar } from './progress.js'
@@ -171,8 +171,6 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
 
   const start = performance.now()
   const startStep = trainer.step
-  let best = Infinity
-  let sinceBest = 0
   let lastVal: number | undefined
   let stopReason = 'done'
   let diverged: DivergenceReport | null = null
@@ -195,10 +193,8 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
       const last = step === config.steps
       if (valIds.length > 1 && ((config.valEvery > 0 && step % config.valEvery === 0) || last)) {
         valLoss = lastVal = await validate()
-        if (valLoss < best - 1e-4) {
-          best = valLoss
-          sinceBest = 0
-        } else sinceBest++
+        // The counters are the trainer's state: a checkpoint keeps them, and --resume goes on counting.
+        trainer.earlyStopping.observe(valLoss)
       }
       log.append({ step, time: seconds, loss, ...(valLoss === undefined ? {} : { valLoss }), lr, tokensPerSecond })
       bar.update({ step, loss, ...(valLoss === undefined ? {} : { valLoss }), tokensPerSecond })
@@ -206,7 +202,7 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
         bar.log(`step ${step}  loss ${formatFixed(loss, 3)}${lastVal === undefined ? '' : `  val ${formatFixed(lastVal, 3)}`}  sample: ${await sample()}`)
       }
       if (config.checkpointEvery > 0 && step % config.checkpointEvery === 0 && !last) await save()
-      if (config.patience > 0 && sinceBest >= config.patience) {
+      if (trainer.earlyStopping.exhausted(config.patience)) {
         stopReason = `early stop: no validation improvement in ${config.patience} evaluations`
         break
       }
@@ -247,7 +243,7 @@ export async function runTrain(values: TrainValues, given: ReadonlySet<string>, 
     say(`  recur eval ${out}`)
     say(`  recur score ${out} "Call me Ishmael."`)
   }
-  return stopReason === 'interrupted' ? 130 : 0
+  return stopReason === 'interrupted' ? interruptedExitCode(io.interrupted) : 0
 }
 
 /** A failed save, with the step it was for and what is still on disk (the previous checkpoint is intact). */

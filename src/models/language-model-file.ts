@@ -4,7 +4,8 @@
  * model file (../io/model-format.ts); this module decides what goes in it and checks it on the way out.
  *
  *   meta: { architecture, vocabulary, tokenizer, training?: { options, step, position, random,
- *           optimizerStep, guard?: { lrScale, inRow, total }, corpus } }
+ *           optimizerStep, guard?: { lrScale, inRow, total }, earlyStopping?: { best, sinceBest },
+ *           corpus } }
  *   tensors: every parameter by name (f32); with training state, 'optimizer.moment{i}' (f32,
  *            the store's layout) and 'trainer.carried.{i}' (f32); 'validation.ids' (i32) when the
  *            held-out part of the training corpus is recorded, so `recur eval` can use it later.
@@ -15,7 +16,7 @@ import { describeShape, describeValue } from '../io/describe.js'
 import { causeText, checkFiniteWeights, fileInt, fileNumber, fileRecord, fileTokenizer, fileVocabulary, inFileOrder, type BadFile } from '../io/file-values.js'
 import type { Kernels } from '../kernels/types.js'
 import { decodeModelFile, encodeModelFile, type DecodedModelFile, type ModelFileInput, type ModelTensor } from '../io/model-format.js'
-import type { TrainerOptions, TrainerState } from '../train/language-model-trainer.js'
+import type { EarlyStoppingState, TrainerOptions, TrainerState } from '../train/language-model-trainer.js'
 import type { NanGuardState } from '../train/guard.js'
 import type { TokenizerOptions } from '../text/tokenizers.js'
 import { Vocabulary, type VocabularyJSON } from '../text/vocabulary.js'
@@ -75,6 +76,7 @@ export async function languageModelFileContents(bundle: BundleToSave): Promise<M
       ...training, step: state.step, position: state.position, random: state.random,
       optimizerStep: state.optimizer.step, moments: state.optimizer.moments.length, carried: state.carried.length,
       ...(state.guard === undefined ? {} : { guard: state.guard }),
+      ...(state.earlyStopping === undefined ? {} : { earlyStopping: state.earlyStopping }),
     }
   } else if (training !== null) {
     trainingMeta = { ...training, step: 0, position: 0, random: [], optimizerStep: 0, moments: 0, carried: 0 }
@@ -133,6 +135,7 @@ function bundleFromFile(file: DecodedModelFile, kernels: Kernels, source: string
       optimizer: { step: t.optimizerStep, moments: Array.from({ length: t.moments }, (_, i) => floats(`optimizer.moment${i}`, momentSize)) },
       carried: Array.from({ length: t.carried }, (_, i) => floats(`trainer.carried.${i}`, carriedSize)),
       ...(t.guard === undefined ? {} : { guard: checkGuardState(t.guard, bad) }),
+      ...(t.earlyStopping === undefined ? {} : { earlyStopping: checkEarlyStoppingState(t.earlyStopping, bad) }),
     }
   }
   const val = file.tensors.get('validation.ids')
@@ -183,6 +186,20 @@ function checkGuardState(guard: unknown, bad: (what: string) => RecurError): Nan
     throw bad(`training.guard is ${describeValue(guard)}, expected { lrScale, inRow, total } (numbers >= 0)`)
   }
   return { lrScale: g.lrScale, inRow: g.inRow, total: g.total }
+}
+
+/**
+ * Early stopping's counters of a checkpoint (`EarlyStopping` in ../train/language-model-trainer.ts):
+ * the best validation loss (a finite number >= 0) and the validations since (an integer >= 0).
+ */
+function checkEarlyStoppingState(value: unknown, bad: (what: string) => RecurError): EarlyStoppingState {
+  const e = value as Partial<Record<keyof EarlyStoppingState, unknown>> | null
+  const best = typeof e === 'object' && e !== null ? e.best : undefined
+  const sinceBest = typeof e === 'object' && e !== null ? e.sinceBest : undefined
+  if (typeof best !== 'number' || !Number.isFinite(best) || best < 0 || typeof sinceBest !== 'number' || !Number.isSafeInteger(sinceBest) || sinceBest < 0) {
+    throw bad(`training.earlyStopping is ${describeValue(value)}, expected { best, sinceBest } (a loss >= 0 and an integer >= 0)`)
+  }
+  return { best, sinceBest }
 }
 
 /** The training record of a checkpoint, as `bundleFromFile` reads it. */

@@ -9,8 +9,9 @@
  * `trainStepGuarded` applies the numerical guard rails (`guard.ts`): a step whose loss or gradient
  * norm is not finite updates nothing, and its window's final states are not carried on: the next
  * window starts from zeros. `getState` / `setState` hold everything that decides the rest of the
- * run (step, stream position, generator, optimizer moments, carried states, the guard's counters),
- * so a run resumed from a checkpoint continues bit for bit as if it had never stopped.
+ * run (step, stream position, generator, optimizer moments, carried states, the guard's counters,
+ * early stopping's best validation loss and count), so a run resumed from a checkpoint continues
+ * bit for bit, and stops where it would have, as if it had never stopped.
  */
 import type { State } from '../cells/recurrent.js'
 import { defaultTrainConfig } from '../config.js'
@@ -99,6 +100,57 @@ export interface TrainerState {
   carried: Float32Array[]
   /** The numerical guard's counters; absent (fresh counters) in files written before it. */
   guard?: NanGuardState
+  /** Early stopping's counters; absent before the first validation, and in files written before them (fresh). */
+  earlyStopping?: EarlyStoppingState
+}
+
+/** What early stopping carries from one validation to the next. */
+export interface EarlyStoppingState {
+  /** The lowest validation loss so far (nats). */
+  best: number
+  /** Validations since `best` last improved. */
+  sinceBest: number
+}
+
+/**
+ * Early stopping on the validation loss (`--patience N`): counts the validations since the loss
+ * last improved by more than `minImprovement`. Its state is part of the trainer's, so it survives
+ * a checkpoint and --resume.
+ */
+export class EarlyStopping {
+  /** How much lower than the best a loss must be to count as an improvement. */
+  static readonly minImprovement = 1e-4
+  /** The lowest validation loss so far; Infinity before the first validation. */
+  best = Infinity
+  /** Validations since `best` last improved. */
+  sinceBest = 0
+
+  /** Takes one validation loss; returns true when it improved on the best. */
+  observe(valLoss: number): boolean {
+    if (valLoss < this.best - EarlyStopping.minImprovement) {
+      this.best = valLoss
+      this.sinceBest = 0
+      return true
+    }
+    this.sinceBest++
+    return false
+  }
+
+  /** True when `patience` (> 0) validations in a row have not improved; 0 turns it off. */
+  exhausted(patience: number): boolean {
+    return patience > 0 && this.sinceBest >= patience
+  }
+
+  /** The counters, or undefined before the first validation (Infinity has no JSON form). */
+  getState(): EarlyStoppingState | undefined {
+    return Number.isFinite(this.best) ? { best: this.best, sinceBest: this.sinceBest } : undefined
+  }
+
+  /** Restores counters from `getState`; undefined starts afresh. */
+  setState(state: EarlyStoppingState | undefined): void {
+    this.best = state?.best ?? Infinity
+    this.sinceBest = state?.sinceBest ?? 0
+  }
 }
 
 /** The weights and the full training state at one step, kept in memory to restore after a divergence. */
@@ -115,6 +167,8 @@ export class LanguageModelTrainer {
   readonly random: Random
   /** The optimisation step shared with the task trainers: schedule, clipping, update, guard rails. */
   readonly core: SupervisedTrainer
+  /** Early stopping on the validation loss, for the loop that validates (`recur train`). */
+  readonly earlyStopping = new EarlyStopping()
   private readonly carried: State[]
 
   /** Options left out take the defaults of TRAIN_FIELDS (src/config.ts). */
@@ -207,7 +261,11 @@ export class LanguageModelTrainer {
       if (s.c !== null) carried.push(Float32Array.from(await k.read(s.c)))
     }
     const core = await this.core.getState()
-    return { step: core.step, position: this.streams.position, random: this.random.getState(), optimizer: core.optimizer, carried, guard: core.guard }
+    const earlyStopping = this.earlyStopping.getState()
+    return {
+      step: core.step, position: this.streams.position, random: this.random.getState(), optimizer: core.optimizer, carried, guard: core.guard,
+      ...(earlyStopping === undefined ? {} : { earlyStopping }),
+    }
   }
 
   setState(state: TrainerState): void {
@@ -215,6 +273,7 @@ export class LanguageModelTrainer {
     this.core.setState({ step: state.step, optimizer: state.optimizer, guard: state.guard ?? new NanGuard().getState() })
     this.streams.position = state.position
     this.random.setState(state.random)
+    this.earlyStopping.setState(state.earlyStopping)
     let i = 0
     for (const s of this.carried) {
       k.write(s.h, state.carried[i++])

@@ -2,6 +2,8 @@
  * SIGINT and SIGTERM stop a training run after the step in progress, with a checkpoint: `recur
  * train` (language model) and `recur classify train` (the sequence tasks share their loop with
  * tag and translate), each run as a real child process that receives the signal while training.
+ * The exit code is 128 + the signal's number, as shells report a process a signal ended: 130 for
+ * SIGINT, 143 for SIGTERM.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -34,11 +36,11 @@ before(() => {
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-/** Starts a long run, waits until it has logged `records` steps, sends `signal`, and returns how it ended. */
-async function signalDuringTraining(argv: string[], logPath: string, signal: NodeJS.Signals, records = 3) {
+/** Starts a long run, waits until it has logged `records` steps, sends `signal` (`times` times), and returns how it ended. */
+async function signalDuringTraining(argv: string[], logPath: string, signal: NodeJS.Signals, records = 3, times = 1) {
   const child = spawnRecur(argv)
   if (!(await until(child, () => logRecords(logPath) >= records))) assert.fail(`the run ended before it was signalled: ${(await child.exited).err}`)
-  child.process.kill(signal)
+  for (let n = 0; n < times; n++) child.process.kill(signal)
   // A hang guard, not a timing check: a run that ignores the signal would go on for hours.
   const guard = setTimeout(() => child.process.kill('SIGKILL'), 120_000)
   const exit = await child.exited
@@ -47,20 +49,23 @@ async function signalDuringTraining(argv: string[], logPath: string, signal: Nod
   return exit
 }
 
+/** The exit code of a run that a signal stopped: 128 + its number. */
+const EXIT_CODE = { SIGINT: 130, SIGTERM: 143 } as const
+
 /** The step a model file was saved at: `training.step` (language model) or `training.trainedSteps` (tasks). */
 function trainedStep(path: string): unknown {
   const training = (decodeModelFile(readFileSync(path)).meta as { training: Record<string, unknown> }).training
   return training['step'] ?? training['trainedSteps']
 }
 
-describe('recur train: a signal saves a checkpoint and exits 130', () => {
+describe('recur train: a signal saves a checkpoint and exits 128 + its number', () => {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     test(signal, async () => {
       const out = join(dir, `lm-${signal}`, 'model.recur')
       const logPath = join(dir, `lm-${signal}`, 'model.log.csv')
       const argv = ['train', '--corpus', corpus, '--layers', '1', '--hidden', '8', '--batch', '2', '--seq-length', '8', '--steps', '1000000', '--checkpoint-every', '0', '--sample-every', '0', '--val-every', '0', '--out', out]
       const exit = await signalDuringTraining(argv, logPath, signal)
-      assert.equal(exit.code, 130, exit.err)
+      assert.equal(exit.code, EXIT_CODE[signal], exit.err)
       assert.match(exit.err, /Interrupted: checkpoint saved\./)
       assert.deepEqual(stackLines(exit.err), [])
       // The checkpoint holds the last step the log recorded: nothing done was lost.
@@ -71,14 +76,24 @@ describe('recur train: a signal saves a checkpoint and exits 130', () => {
   }
 })
 
-describe('recur classify train: a signal saves the model and exits 130', () => {
+test('recur train: a second SIGTERM quits at once, also with 143', async () => {
+  const out = join(dir, 'lm-twice', 'model.recur')
+  const logPath = join(dir, 'lm-twice', 'model.log.csv')
+  const argv = ['train', '--corpus', corpus, '--layers', '1', '--hidden', '8', '--batch', '2', '--seq-length', '8', '--steps', '1000000', '--checkpoint-every', '0', '--sample-every', '0', '--val-every', '0', '--out', out]
+  // Whether the second arrives before the first has stopped the run or not, the code is SIGTERM's.
+  const exit = await signalDuringTraining(argv, logPath, 'SIGTERM', 3, 2)
+  assert.equal(exit.code, EXIT_CODE.SIGTERM, exit.err)
+  assert.deepEqual(stackLines(exit.err), [])
+})
+
+describe('recur classify train: a signal saves the model and exits 128 + its number', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(signal, async () => {
       const out = join(dir, `classify-${signal}`, 'model.recur')
       const logPath = join(dir, `classify-${signal}`, 'model.log.csv')
       const argv = ['classify', 'train', '--data', dataset, '--hidden', '8', '--embedding', '4', '--batch', '4', '--steps', '1000000', '--checkpoint-every', '0', '--val-fraction', '0', '--out', out]
       const exit = await signalDuringTraining(argv, logPath, signal)
-      assert.equal(exit.code, 130, exit.err)
+      assert.equal(exit.code, EXIT_CODE[signal], exit.err)
       assert.match(exit.err, /Interrupted: the model so far is saved\./)
       assert.deepEqual(stackLines(exit.err), [])
       const steps = readTrainingLog(logPath).records.map((r) => r.step)
