@@ -19,7 +19,12 @@
  *             dzc = dc~ (1 - c~²), dzu = dΓu Γu (1 - Γu)
  *   after:    dhc = dzc * Γr,  dΓr = dzc * hc  (hc = Wcc c<t-1> + bcc);  dc_prev += dhw W_hh
  *   before:   drc = dzc Wcc (GEMM),  dΓr = drc * c<t-1>,  dc_prev += drc * Γr + dz_ru W_ru
+ *
+ *   A backend with the fused kernels (gruStep, gruBackwardStep) runs a step as one kernel ('after')
+ *   or two ('before': the c~ block's product needs Γr * c<t-1> of every unit first). Backward,
+ *   dc_prev's product dhw W_hh ('before': dhw_ru W_ru) is left pending for the next step's kernel.
  */
+import type { BufferHandle } from '../kernels/types.js'
 import type { ParamBuilder } from '../params.js'
 import { RecurrentCell, type BackStepContext, type CellOptions, type StepContext } from './recurrent.js'
 
@@ -32,6 +37,10 @@ export class GruCell extends RecurrentCell {
     const { B } = ws, H = this.H
     const cPrev = ws.at.hs[prev], xw = ws.at.xw[t], hw = ws.at.hw[t]
     const bh = this.bHh.value, W = this.wHh.value
+    if (k.gruStep !== undefined) {
+      k.gruStep(this.reset, B, H, xw, cPrev, W, bh, hw, this.reset === 'before' ? ws.at.rc[t] : null, ws.at.gates[t], ws.at.hs[out])
+      return
+    }
     if (this.reset === 'after') {
       // hw = c<t-1> W_hh^T for all three blocks
       k.gemm({ transA: false, transB: true, m: B, n: 3 * H, k: H, alpha: 1, a: cPrev, lda: H, b: W, ldb: H, beta: 0, c: hw, ldc: 3 * H })
@@ -47,10 +56,14 @@ export class GruCell extends RecurrentCell {
     k.gruForward(this.reset, B, H, xw, hw, bh, cPrev, ws.at.gates[t], ws.at.hs[out])
   }
 
-  protected override backwardStep({ k, ws, t, prev, daOut, daNext, daPrev }: BackStepContext): void {
+  protected override backwardStep({ k, ws, t, prev, daOut, daNext, daPrev, dzNext }: BackStepContext): BufferHandle | null {
     const { B } = ws, H = this.H
     const cPrev = ws.at.hs[prev], dxw = ws.at.dxw[t], dhw = ws.at.dhw[t], gates = ws.at.gates[t]
     const W = this.wHh.value
+    if (k.gruBackwardStep !== undefined) {
+      k.gruBackwardStep(this.reset, B, H, gates, ws.at.hw[t], this.bHh.value, cPrev, daOut, daNext, dzNext, W, dxw, dhw, daPrev)
+      return dhw // dc_prev += dhw W_hh ('before': dhw_ru W_ru): added by the next step's kernel
+    }
     k.gruBackward(this.reset, B, H, gates, ws.at.hw[t], this.bHh.value, cPrev, daOut, daNext, dxw, dhw, daPrev)
     if (this.reset === 'after') {
       // forward: hw = c<t-1> W_hh^T -> dc_prev += dhw W_hh
@@ -64,5 +77,6 @@ export class GruCell extends RecurrentCell {
       k.gruResetBackward(B, H, gates, cPrev, ws.scratch, dxw, dhw, daPrev)
       k.gemm({ transA: false, transB: false, m: B, n: H, k: 2 * H, alpha: 1, a: dhw, lda: 3 * H, b: W, ldb: H, beta: 1, c: daPrev, ldc: H })
     }
+    return null
   }
 }

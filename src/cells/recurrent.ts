@@ -7,6 +7,13 @@
  *   backward: for each step (reversed): the fused pointwise backward, then one recurrent GEMM
  *             dW_ih += DZ^T xs, dW_hh += DZ^T A<t-1>, dxs = DZ W_ih   one GEMM each, after the loop
  *
+ * A backend with the optional fused step kernels (`lstmStep`, `lstmBackwardStep`, ...: see
+ * src/kernels/types.ts) runs each step as one kernel: the recurrent GEMM and the pointwise math
+ * together. Backward, a fused step cannot also finish da<t-1> = dz<t> W_hh (every hidden unit of
+ * a<t-1> needs dz<t> of all units), so it leaves that product pending and the next step's kernel
+ * adds it to its incoming gradient; the loop adds it itself where it needs da<t-1> whole (a padded
+ * step, the gradient of the initial state).
+ *
  * Shapes: xs (T,B,X); W_ih (G*H, X) [or (V, G*H) for a lookup input]; W_hh (G*H, H);
  * b_ih, b_hh (G*H); states and outputs (B,H) per step, (T,B,H) per sequence.
  * A reverse cell reads the sequence from t = T-1 down to 0; its outputs stay in time order.
@@ -76,7 +83,10 @@ export interface State {
 export class Workspace {
   readonly T: number
   readonly B: number
-  /** XW (T,B,G*H): input projections; for RNN and LSTM the pre-activations after the step GEMM. */
+  /**
+   * XW (T,B,G*H): input projections. For RNN and LSTM the two-kernel step adds the recurrent GEMM in
+   * place (the pre-activations); a fused step leaves XW as it is.
+   */
   readonly xw: BufferHandle
   /** HW (T,B,G*H): GRU's recurrent projections (kept apart because Γr multiplies part of them). */
   readonly hw: BufferHandle | null
@@ -93,7 +103,10 @@ export class Workspace {
   readonly dhw: BufferHandle | null
   /** Gradient of the input sequence (T,B,X), written by backward when asked for. */
   readonly dxs: BufferHandle | null
-  /** Ping-pong carries for da and dc (B,H), and a (B,H) scratch / zero buffer. */
+  /**
+   * Ping-pong carries for da and dc (B,H), each pair two views of one buffer (so that a fused
+   * backward step binds one GPU buffer for both), and a (B,H) scratch / zero buffer.
+   */
   readonly dh: [BufferHandle, BufferHandle]
   readonly dc: [BufferHandle, BufferHandle]
   readonly scratch: BufferHandle
@@ -129,8 +142,8 @@ export class Workspace {
     this.dxw = k.alloc(T * B * G * H)
     this.dhw = isGru ? k.alloc(T * B * G * H) : null
     this.dxs = inputGrad && cell.input === 'dense' ? k.alloc(T * B * X) : null
-    this.dh = [k.alloc(B * H), k.alloc(B * H)]
-    this.dc = [k.alloc(B * H), k.alloc(B * H)]
+    this.dh = pair(k, B * H)
+    this.dc = pair(k, B * H)
     this.scratch = k.alloc(B * H)
     this.zeros = k.alloc(B * H)
     this.maskedOut = k.alloc(B * H)
@@ -155,6 +168,12 @@ export class Workspace {
   }
 }
 
+/** Two views of `size` values each of one new buffer. */
+function pair(k: Kernels, size: number): [BufferHandle, BufferHandle] {
+  const both = k.alloc(2 * size)
+  return [k.view(both, 0, size), k.view(both, size, size)]
+}
+
 /** Per-step context handed to a cell's step functions. */
 export interface StepContext {
   k: Kernels
@@ -175,6 +194,11 @@ export interface BackStepContext extends StepContext {
   daPrev: BufferHandle
   dcNext: BufferHandle
   dcPrev: BufferHandle
+  /**
+   * The recurrent gradient that step t+1 left pending (see the top of this file), whose product
+   * with W_hh belongs to daNext; null when daNext is whole. Only fused backward steps leave one.
+   */
+  dzNext: BufferHandle | null
 }
 
 /**
@@ -348,11 +372,17 @@ export abstract class RecurrentCell {
     }
     const dyAt = dys === null ? null : this.stepViews(k, ws, dys, B * H, 'dysViews')
     const BH = B * H
+    let pending: BufferHandle | null = null
     for (let s = T - 1; s >= 0; s--) {
       const t = this.reverse ? T - 1 - s : s
       const daNext = ws.dh[cur], daPrev = ws.dh[1 - cur], dcNext = ws.dc[cur], dcPrev = ws.dc[1 - cur]
       let daOut = dyAt === null ? ws.zeros : dyAt[t]
       const m = ws.mask === null ? null : ws.mask[t]
+      if (m !== null && pending !== null) {
+        // The held rows need daNext whole.
+        this.addRecurrentProduct(k, ws, pending, daNext)
+        pending = null
+      }
       if (m !== null) {
         // forward: out = m*out + (1-m)*prev -> held rows pass their gradient straight to the previous state
         k.fill(BH, ws.dHeld, 0)
@@ -367,13 +397,14 @@ export abstract class RecurrentCell {
           k.holdBackward(B, H, m, dcNext, ws.dcHeld)
         }
       }
-      this.backwardStep({ k, ws, t, prev: this.prevSlot(t), out: this.outSlot(t), daOut, daNext, daPrev, dcNext, dcPrev })
+      pending = this.backwardStep({ k, ws, t, prev: this.prevSlot(t), out: this.outSlot(t), daOut, daNext, daPrev, dcNext, dcPrev, dzNext: pending })
       if (m !== null) {
         k.axpy(BH, 1, ws.dHeld, daPrev)
         if (ws.cs !== null) k.axpy(BH, 1, ws.dcHeld, dcPrev)
       }
       cur = 1 - cur
     }
+    if (pending !== null) this.addRecurrentProduct(k, ws, pending, ws.dh[cur])
     // Weight gradients: one GEMM each over all T*B rows.
     const dzHidden = ws.dhw ?? ws.dxw
     if (this.input === 'lookup') {
@@ -412,9 +443,27 @@ export abstract class RecurrentCell {
     return views
   }
 
+  /**
+   * Columns of a step's recurrent gradient (dXW, or dHW for GRU) that reach a<t-1> through W_hh
+   * alone: all G*H, but for a GRU with reset 'before' only the [r u] blocks (its c~ block goes through
+   * Γr * c<t-1> within the step).
+   */
+  private get recurrentColumns(): number {
+    return this.kind === 'gru' && this.reset === 'before' ? 2 * this.H : this.G * this.H
+  }
+
+  /** into (B,H) += dz W_hh over `recurrentColumns`: a product a fused backward step left pending. */
+  private addRecurrentProduct(k: Kernels, ws: Workspace, dz: BufferHandle, into: BufferHandle): void {
+    const { B } = ws, { G, H } = this
+    k.gemm({ transA: false, transB: false, m: B, n: H, k: this.recurrentColumns, alpha: 1, a: dz, lda: G * H, b: this.wHh.value, ldb: H, beta: 1, c: into, ldc: H })
+  }
+
   /** One forward step: reads slot `prev`, XW at t; writes slot `out` and the gates at t. */
   protected abstract forwardStep(s: StepContext): void
 
-  /** One backward step: writes dXW (and dHW) at t, daPrev, dcPrev. */
-  protected abstract backwardStep(s: BackStepContext): void
+  /**
+   * One backward step: writes dXW (and dHW) at t, daPrev, dcPrev. Returns the recurrent gradient
+   * whose product with W_hh it left out of daPrev (a fused step), or null (daPrev is whole).
+   */
+  protected abstract backwardStep(s: BackStepContext): BufferHandle | null
 }

@@ -8,7 +8,8 @@
  * - the queue: more dispatches than one submit holds, and a write landing after the work queued
  *   before it; an error the device reports coming back as a RecurError;
  * - refusals: buffers larger than the adapter binds, the `webgpu` package missing, the Vulkan check,
- *   and the registry's rule that a software adapter is used only when forced by name.
+ *   and the registry's rule that a software adapter is used only when forced by name;
+ * - the optional fused step kernels, against their two-kernel composition (at the end).
  *
  * Without a GPU this runs on Chromium's SwiftShader Vulkan driver (set here when VK_DRIVER_FILES is
  * unset and the driver is installed); where no adapter can be had, every test skips with the reason.
@@ -24,11 +25,13 @@ import { ReferenceKernels } from '../../src/kernels/reference/index.js'
 import type { BufferHandle, Kernels } from '../../src/kernels/types.js'
 import { WebGpuKernels } from '../../src/kernels/webgpu/index.js'
 import { GEMM_TILES, gemmTile } from '../../src/kernels/webgpu/programs/gemm.js'
+import { stepTile } from '../../src/kernels/webgpu/programs/steps.js'
 import type { ProgramSpec } from '../../src/kernels/webgpu/program.js'
 import { BASIC } from '../../src/kernels/webgpu/programs/basic.js'
 import { startWebGpuNode, vulkanProblem } from '../../src/kernels/webgpu/node.js'
 import { Random } from '../../src/random.js'
 import { Bench, gemmCase, runConformance } from '../helpers/conformance.js'
+import { countCalls, FusedReference } from '../helpers/fused-steps.js'
 
 /** Chromium's software Vulkan driver (Debian's chromium package). */
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json'
@@ -284,5 +287,160 @@ describe('webgpu: refusals', () => {
     assert.match(status?.reason ?? '', /^software adapter \(SwiftShader.*force it with --backend webgpu \/ RECUR_BACKEND=webgpu$/)
     const forced = await resolveBackend('webgpu')
     assert.equal(forced.name, 'webgpu')
+  })
+})
+
+/**
+ * The fused step kernels (the optional `rnnStep`, `lstmStep`, `gruStep` and backward twins: one
+ * dispatch per step, ./src/kernels/webgpu/programs/steps.ts) against their two-kernel composition on
+ * the f64 reference backend (test/helpers/fused-steps.ts), on shapes at the edges of the step tiles
+ * (32 units x 8 rows, and 32 x 1 for B = 1): B = 1, H = 1, a whole tile, a tile plus one row and one
+ * unit (H = 33 also makes the product's K = H, 3H, 4H end mid-stage of 16).
+ *
+ * Placement: every operand a view at an odd offset of ONE buffer, with guard values between them,
+ * as in a cell's workspace (one binding for all, the fused path); the whole buffer is compared, so
+ * outputs, untouched inputs and guards are checked at once. Then, on one shape, every operand a
+ * buffer of its own: the backward steps then need more bindings than a kernel has (12 for the LSTM)
+ * and run as their composition on the GPU (checked with a spy on gemm), which must agree too.
+ *
+ * Outputs start as NaN (a skipped element fails); dPeep, accumulated, starts random. Tolerance
+ * 1e-5 relative to max(1, |want|): f32 sums of at most 4H = 132 products of values below 1 in
+ * another order than the oracle's, against f64.
+ */
+describe('webgpu: fused step kernels against their two-kernel composition', () => {
+  type Role = 'in' | 'out' | 'acc'
+  interface FusedCase {
+    label: string
+    /** Operands: name, length, role. An optional operand left out is passed as null. */
+    operands: [string, number, Role][]
+    call(k: Kernels, v: (name: string) => BufferHandle | null): void
+  }
+  const SHAPES: [number, number][] = [[1, 1], [1, 33], [3, 5], [8, 32], [9, 33]]
+
+  function cases(B: number, H: number): FusedCase[] {
+    const BH = B * H
+    const list: FusedCase[] = [{
+      label: 'rnnStep',
+      operands: [['xw', BH, 'in'], ['aPrev', BH, 'in'], ['wHh', H * H, 'in'], ['a', BH, 'out']],
+      call: (k, v) => k.rnnStep!(B, H, v('xw')!, v('aPrev')!, v('wHh')!, v('a')!),
+    }]
+    for (const pending of [false, true]) {
+      // dz of step t+1, whose product with W_hh the step adds to da: (B,H) for an RNN, (B,4H) for an LSTM.
+      const dzNext = (G: number): [string, number, Role][] => (pending ? [['dzNext', G * BH, 'in']] : [])
+      list.push({
+        label: `rnnBackwardStep${pending ? ' with a pending product' : ''}`,
+        operands: [['a', BH, 'in'], ['daOut', BH, 'in'], ['daNext', BH, 'in'], ...dzNext(1), ['wHh', H * H, 'in'], ['dz', BH, 'out'], ['daPrev', BH, 'out']],
+        call: (k, v) => k.rnnBackwardStep!(B, H, v('a')!, v('daOut')!, v('daNext')!, v('dzNext'), v('wHh')!, v('dz')!, v('daPrev')!),
+      })
+      for (const peephole of [false, true]) {
+        const peep: [string, number, Role][] = peephole ? [['peep', 3 * H, 'in']] : []
+        if (!pending) {
+          list.push({
+            label: `lstmStep${peephole ? ' with peepholes' : ''}`,
+            operands: [['xw', 4 * BH, 'in'], ['aPrev', BH, 'in'], ['wHh', 4 * H * H, 'in'], ['cPrev', BH, 'in'], ...peep,
+              ['gates', 4 * BH, 'out'], ['c', BH, 'out'], ['a', BH, 'out']],
+            call: (k, v) => k.lstmStep!(B, H, v('xw')!, v('aPrev')!, v('wHh')!, v('cPrev')!, v('peep'), v('gates')!, v('c')!, v('a')!),
+          })
+        }
+        list.push({
+          label: `lstmBackwardStep${peephole ? ' with peepholes' : ''}${pending ? ' with a pending product' : ''}`,
+          operands: [['gates', 4 * BH, 'in'], ['cPrev', BH, 'in'], ['c', BH, 'in'], ...peep, ['daOut', BH, 'in'], ['daNext', BH, 'in'],
+            ...dzNext(4), ['wHh', 4 * H * H, 'in'], ['dcNext', BH, 'in'], ['dz', 4 * BH, 'out'], ['daPrev', BH, 'out'], ['dcPrev', BH, 'out'],
+            ...(peephole ? [['dPeep', 3 * H, 'acc'] as [string, number, Role]] : [])],
+          call: (k, v) => k.lstmBackwardStep!(B, H, v('gates')!, v('cPrev')!, v('c')!, v('peep'), v('daOut')!, v('daNext')!, v('dzNext'),
+            v('wHh')!, v('dcNext')!, v('dz')!, v('daPrev')!, v('dcPrev')!, v('dPeep')),
+        })
+      }
+      for (const reset of ['after', 'before'] as const) {
+        if (!pending) {
+          list.push({
+            label: `gruStep, reset ${reset}`,
+            operands: [['xw', 3 * BH, 'in'], ['cPrev', BH, 'in'], ['wHh', 3 * H * H, 'in'], ['bh', 3 * H, 'in'], ['hw', 3 * BH, 'out'],
+              ...(reset === 'before' ? [['rc', BH, 'out'] as [string, number, Role]] : []), ['gates', 3 * BH, 'out'], ['c', BH, 'out']],
+            call: (k, v) => k.gruStep!(reset, B, H, v('xw')!, v('cPrev')!, v('wHh')!, v('bh')!, v('hw')!, v('rc'), v('gates')!, v('c')!),
+          })
+        }
+        list.push({
+          label: `gruBackwardStep, reset ${reset}${pending ? ' with a pending product' : ''}`,
+          operands: [['gates', 3 * BH, 'in'], ['hw', 3 * BH, 'in'], ['bh', 3 * H, 'in'], ['cPrev', BH, 'in'], ['dcOut', BH, 'in'],
+            ['dcNext', BH, 'in'], ...(pending ? [['dhwNext', 3 * BH, 'in'] as [string, number, Role]] : []), ['wHh', 3 * H * H, 'in'],
+            ['dxw', 3 * BH, 'out'], ['dhw', 3 * BH, 'out'], ['dcPrev', BH, 'out']],
+          call: (k, v) => k.gruBackwardStep!(reset, B, H, v('gates')!, v('hw')!, v('bh')!, v('cPrev')!, v('dcOut')!, v('dcNext')!,
+            v('dhwNext'), v('wHh')!, v('dxw')!, v('dhw')!, v('dcPrev')!),
+        })
+      }
+    }
+    return list
+  }
+
+  const GUARD = 4242.5
+
+  /**
+   * Places a case's operands on a backend, in one buffer (views at odd offsets between guards) or one
+   * buffer each, with the same values on every backend; returns the views and a reader of everything.
+   */
+  function place(k: Kernels, c: FusedCase, host: Map<string, number[]>, separate: boolean): { v: (name: string) => BufferHandle | null; readAll: () => Promise<number[]> } {
+    const views = new Map<string, BufferHandle>()
+    if (separate) {
+      for (const [name] of c.operands) {
+        const buf = k.alloc(host.get(name)!.length)
+        k.write(buf, host.get(name)!)
+        views.set(name, buf)
+      }
+      const readAll = async () => (await Promise.all(c.operands.map(([name]) => k.read(views.get(name)!)))).flatMap((a) => [...a])
+      return { v: (name) => views.get(name) ?? null, readAll }
+    }
+    const values: number[] = [GUARD]
+    const offsets = new Map<string, number>()
+    for (const [name] of c.operands) {
+      offsets.set(name, values.length)
+      values.push(...host.get(name)!, GUARD, GUARD)
+    }
+    const whole = k.alloc(values.length)
+    k.write(whole, values)
+    for (const [name, length] of c.operands) views.set(name, k.view(whole, offsets.get(name)!, length))
+    return { v: (name) => views.get(name) ?? null, readAll: async () => [...(await k.read(whole))] }
+  }
+
+  async function check(gpu: Kernels, c: FusedCase, seed: number, separate: boolean): Promise<void> {
+    const random = new Random(seed)
+    const host = new Map<string, number[]>()
+    for (const [name, length, role] of c.operands) {
+      // Gates are activations (0..1 for σ, -1..1 for tanh): values in (0, 1) keep every factor in range.
+      const value = () => (name === 'gates' ? random.range(0.05, 0.95) : random.range(-1, 1))
+      host.set(name, Array.from({ length }, () => Math.fround(role === 'out' ? NaN : value())))
+    }
+    const oracle = new FusedReference('f64')
+    const mine = place(gpu, c, host, separate), theirs = place(oracle, c, host, separate)
+    c.call(gpu, mine.v)
+    c.call(oracle, theirs.v)
+    await assertClose(`${c.label}${separate ? ', separate buffers' : ''}`, await mine.readAll(), await theirs.readAll(), 1e-5)
+  }
+
+  for (const [B, H] of SHAPES) {
+    test(`B = ${B}, H = ${H}, every operand in one buffer`, async (t) => {
+      const k = await backendOrReason()
+      if (typeof k === 'string') return t.skip(k)
+      for (const [i, c] of cases(B, H).entries()) await check(k, c, 1000 * B + 10 * H + i, false)
+    })
+  }
+
+  test('B = 9, H = 33, every operand a buffer of its own: the LSTM and GRU backward steps fall back to the composition', async (t) => {
+    const k = await backendOrReason()
+    if (typeof k === 'string') return t.skip(k)
+    const spied = new WebGpuKernels(k.device, k.adapter)
+    const gemms = countCalls(spied, ['gemm'])
+    for (const [i, c] of cases(9, 33).filter((c) => /^(lstm|gru)BackwardStep/.test(c.label)).entries()) {
+      const before = gemms.get('gemm')!
+      await check(spied, c, 77 + i, true)
+      const fallback = /^(lstm|gru)BackwardStep.*pending/.test(c.label)
+      assert.equal(gemms.get('gemm')! - before, fallback ? 1 : 0, `${c.label}: ${fallback ? 'one gemm (the composition)' : 'no gemm (fused)'}`)
+    }
+  })
+
+  test('the step tile follows the batch: one row for batch-1 sampling', () => {
+    assert.equal(stepTile(1).name, 'single')
+    assert.equal(stepTile(2).name, 'batch')
+    assert.equal(stepTile(64).name, 'batch')
   })
 })

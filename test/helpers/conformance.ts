@@ -27,8 +27,12 @@ import { ReferenceKernels } from '../../src/kernels/reference/index.js'
 import type { Activation, BufferHandle, DType, GruReset, Kernels, Pooling } from '../../src/kernels/types.js'
 import { Random } from '../../src/random.js'
 
-/** The names of the interface's functions: the record of cases below must have one entry per name. */
-export type KernelMethod = { [K in keyof Kernels]: Kernels[K] extends (...args: never[]) => unknown ? K : never }[keyof Kernels]
+/**
+ * The names of the interface's required functions: the record of cases below must have one entry per
+ * name. (The optional fused step kernels are checked against their two-kernel composition by the
+ * backends that have them: test/conformance/webgpu.test.ts.)
+ */
+export type KernelMethod = { [K in keyof Kernels]-?: Kernels[K] extends (...args: never[]) => unknown ? K : never }[keyof Kernels]
 
 export type MakeBackend = () => Kernels | Promise<Kernels>
 

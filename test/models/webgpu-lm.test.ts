@@ -5,6 +5,9 @@
  * rounding only (other summation orders in the tiled GEMM and the reductions, the GPU's exp), so the
  * first loss and gradients agree to ~1e-6 and the losses stay within 1e-4 over the steps.
  *
+ * The cells run on webgpu's fused step kernels (one dispatch per time step, the recurrent GEMM and
+ * the gate math together; checked with a spy), so all of this tests them inside a model too.
+ *
  * Then the end-to-end check: a small LSTM trained 16 steps on webgpu lowers its loss, ends where the
  * reference backend ends, and, saved and loaded on the reference backend, samples the same text as
  * it does on webgpu with the same seed.
@@ -19,12 +22,13 @@ import { describe, test } from 'node:test'
 import { sampleTokens } from '../../src/decode/sampling.js'
 import { ReferenceKernels } from '../../src/kernels/reference/index.js'
 import type { Kernels } from '../../src/kernels/types.js'
-import type { WebGpuKernels } from '../../src/kernels/webgpu/index.js'
+import { WebGpuKernels } from '../../src/kernels/webgpu/index.js'
 import { startWebGpuNode } from '../../src/kernels/webgpu/node.js'
 import { decodeLanguageModel, encodeLanguageModel } from '../../src/models/language-model-file.js'
 import { LanguageModel, type LanguageModelArchitecture } from '../../src/models/language-model.js'
 import { defaultTokenizerOptions } from '../../src/text/tokenizers.js'
 import { LanguageModelTrainer } from '../../src/train/language-model-trainer.js'
+import { countCalls } from '../helpers/fused-steps.js'
 import { charData, collect, syntheticCorpus } from '../helpers/lm.js'
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json'
@@ -104,6 +108,20 @@ describe('language model: webgpu training follows the reference backend', () => 
       }
     })
   }
+})
+
+test('on webgpu the cells take the fused step kernels: one per layer and time step, forward and backward', async (t) => {
+  const gpu = await webgpuOrReason()
+  if (typeof gpu === 'string') return t.skip(`webgpu backend unavailable: ${gpu}`)
+  const spied = new WebGpuKernels(gpu.device, gpu.adapter) // the same device and compiled programs, counted
+  const calls = countCalls(spied, ['lstmStep', 'lstmBackwardStep', 'lstmForward', 'lstmBackward'])
+  const m = model(spied, { cell: 'lstm' })
+  m.forward(T, B, Array.from(ids.subarray(0, T * B)), null)
+  m.params.zeroGrads()
+  m.lossAndBackward(Array.from(ids.subarray(1, T * B + 1)))
+  assert.ok(Number.isFinite(await m.loss.mean(spied)))
+  const layers = 2
+  assert.deepEqual(Object.fromEntries(calls), { lstmStep: layers * T, lstmBackwardStep: layers * T, lstmForward: 0, lstmBackward: 0 })
 })
 
 test('a small LSTM trained 16 steps on webgpu: the loss falls as on the reference backend, and it samples the same text there', async (t) => {

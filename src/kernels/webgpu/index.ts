@@ -11,6 +11,10 @@
  *
  * Work: each kernel records one or two dispatches into the pending command encoder (./runtime.ts);
  * nothing waits for the GPU until the caller reads a buffer back.
+ *
+ * Recurrent steps: this backend has the optional fused step kernels (`lstmStep`, `lstmBackwardStep`,
+ * ...; ./programs/steps.ts), so a time step of a cell is one dispatch (GRU reset 'before': two), and a
+ * training step's many dispatches go to the GPU in a few submits.
  */
 import { RecurError } from '../../errors.js'
 import type {
@@ -22,11 +26,12 @@ import {
   RNN_BACKWARD, RNN_FORWARD,
 } from './programs/cells.js'
 import { gemmProgram, gemmTile, GEMM_TILES, type GemmTile } from './programs/gemm.js'
+import { LSTM_PEEP_GRAD, stepPrograms, stepTile, type StepPrograms } from './programs/steps.js'
 import {
   GATHER, HOLD_BACKWARD, HOLD_FORWARD, POOL_BACKWARD, POOL_FORWARD, rowThreads, SCATTER_ADD, SIGMOID_CROSS_ENTROPY,
   softmaxCrossEntropyProgram, softmaxProgram,
 } from './programs/sequence.js'
-import { WORKGROUP, type ProgramSpec } from './program.js'
+import { STORAGE_BUFFERS_NEEDED, WORKGROUP, type ProgramSpec } from './program.js'
 import { Allocation, GpuRuntime } from './runtime.js'
 
 /** What the backend found on its adapter, for `recur info --backends` and the benchmarks. */
@@ -97,6 +102,7 @@ export class WebGpuKernels implements Kernels {
   private readonly partials: WebGpuBuffer
   private readonly gemmPrograms = new Map<string, ProgramSpec>()
   private readonly rowPrograms = new Map<string, ProgramSpec>()
+  private readonly stepProgramsByTile = new Map<string, StepPrograms>()
   /** Kept so that the GPU instance (Dawn's, in Node) lives as long as the backend. */
   private readonly owner: unknown
   private readonly options: WebGpuOptions
@@ -312,6 +318,118 @@ export class WebGpuKernels implements Kernels {
     dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,
   ): void {
     this.each(GRU_RESET_BACKWARD, B * H, [gates, cPrev, drc, dxw, dhw, dcPrev], [H])
+  }
+
+  // ---- recurrent cells, fused steps (./programs/steps.ts) -----------------------------------------------
+
+  rnnStep(B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, a: BufferHandle): void {
+    const { programs, groups } = this.step(B, H)
+    this.run(programs.rnn, [xw, aPrev, wHh, a], [B, H, H, H], groups)
+  }
+
+  rnnBackwardStep(
+    B: number, H: number, a: BufferHandle, daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null,
+    wHh: BufferHandle, dz: BufferHandle, daPrev: BufferHandle,
+  ): void {
+    const { programs, groups } = this.step(B, H)
+    this.run(programs.rnnBackward, [a, daOut, daNext, dzNext, wHh, dz, daPrev], [B, H, dzNext === null ? 0 : H, H], groups)
+  }
+
+  lstmStep(
+    B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, cPrev: BufferHandle,
+    peep: BufferHandle | null, gates: BufferHandle, c: BufferHandle, a: BufferHandle,
+  ): void {
+    const { programs, groups } = this.step(B, H)
+    this.run(programs.lstm, [xw, aPrev, wHh, cPrev, peep, gates, c, a], [B, H, H, H], groups)
+  }
+
+  lstmBackwardStep(
+    B: number, H: number, gates: BufferHandle, cPrev: BufferHandle, c: BufferHandle, peep: BufferHandle | null,
+    daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null, wHh: BufferHandle, dcNext: BufferHandle,
+    dz: BufferHandle, daPrev: BufferHandle, dcPrev: BufferHandle, dPeep: BufferHandle | null,
+  ): void {
+    const operands = [gates, cPrev, c, peep, daOut, daNext, dcNext, dz, dcPrev, dzNext, wHh, daPrev]
+    if (!this.fitsOneKernel(operands)) {
+      // The two-kernel composition, with daPrev holding da_next + dz<t+1> W_hh until it is zeroed.
+      const daIn = this.addProduct(B, H, 4 * H, dzNext, 4 * H, wHh, daNext, daPrev)
+      this.lstmBackward(B, H, gates, cPrev, c, peep, daOut, daIn, dcNext, dz, dcPrev, dPeep)
+      this.fill(B * H, daPrev, 0)
+      return
+    }
+    const { programs, groups } = this.step(B, H)
+    this.run(programs.lstmBackward, operands, [B, H, dzNext === null ? 0 : 4 * H, 4 * H], groups)
+    // dPeep sums over the batch, which the step's tiles split: one more (small) dispatch.
+    if (dPeep !== null) this.run(LSTM_PEEP_GRAD, [dz, cPrev, c, dPeep], [B, H], this.groups(H))
+  }
+
+  gruStep(
+    reset: GruReset, B: number, H: number, xw: BufferHandle, cPrev: BufferHandle, wHh: BufferHandle, bh: BufferHandle,
+    hw: BufferHandle, rc: BufferHandle | null, gates: BufferHandle, c: BufferHandle,
+  ): void {
+    const { programs, groups } = this.step(B, H)
+    if (reset === 'after') {
+      this.run(programs.gruAfter, [xw, cPrev, wHh, bh, hw, gates, c], [B, H, H, H], groups)
+      return
+    }
+    if (rc === null) throw new RecurError('BACKEND', "webgpu: gruStep with reset 'before' needs the rc buffer")
+    // The c~ block's product needs Γr * c<t-1> of every unit: a second dispatch.
+    this.run(programs.gruReset, [xw, cPrev, wHh, bh, hw, rc], [B, H, H, H], groups)
+    this.run(programs.gruCandidate, [xw, rc, this.view(wHh, 2 * H * H, H * H), bh, cPrev, hw, gates, c], [B, H, H, H], groups)
+  }
+
+  gruBackwardStep(
+    reset: GruReset, B: number, H: number, gates: BufferHandle, hw: BufferHandle, bh: BufferHandle, cPrev: BufferHandle,
+    dcOut: BufferHandle, dcNext: BufferHandle, dhwNext: BufferHandle | null, wHh: BufferHandle,
+    dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,
+  ): void {
+    const { programs, groups } = this.step(B, H)
+    const K = reset === 'after' ? 3 * H : 2 * H
+    const operands = [gates, hw, bh, cPrev, dcOut, dcNext, dxw, dhw, dcPrev, dhwNext, wHh]
+    if (this.fitsOneKernel(operands)) {
+      this.run(programs.gruBackward, operands, [B, H, dhwNext === null ? 0 : K, 3 * H, reset === 'after' ? 1 : 0], groups)
+    } else {
+      // The two-kernel composition; gruBackward reads each element of dc_next before writing dcPrev's.
+      const dcIn = this.addProduct(B, H, K, dhwNext, 3 * H, wHh, dcNext, dcPrev)
+      this.gruBackward(reset, B, H, gates, hw, bh, cPrev, dcOut, dcIn, dxw, dhw, dcPrev)
+    }
+    if (reset === 'before') {
+      // drc = dhw[c~] W_cc needs dz_c of every unit: a second dispatch.
+      const dhwCand = this.view(dhw, 2 * H, dhw.length - 2 * H), wCand = this.view(wHh, 2 * H * H, H * H)
+      this.run(programs.gruResetBackward, [gates, cPrev, dhwCand, wCand, dxw, dhw, dcPrev], [B, H, H, 3 * H], groups)
+    }
+  }
+
+  /** The fused step programs for a batch of B and their workgroups (units x rows). */
+  private step(B: number, H: number): { programs: StepPrograms; groups: [number, number] } {
+    const tile = stepTile(B)
+    let programs = this.stepProgramsByTile.get(tile.name)
+    if (programs === undefined) {
+      programs = stepPrograms(tile)
+      this.stepProgramsByTile.set(tile.name, programs)
+    }
+    const groups: [number, number] = [Math.ceil(H / tile.UJ), Math.ceil(B / tile.UB)]
+    if (groups[0] > MAX_GROUPS_PER_DIMENSION || groups[1] > MAX_GROUPS_PER_DIMENSION) {
+      throw new RecurError('SHAPE', `webgpu: a recurrent step of B = ${B}, H = ${H} is larger than one dispatch covers (${MAX_GROUPS_PER_DIMENSION * tile.UB} x ${MAX_GROUPS_PER_DIMENSION * tile.UJ})`)
+    }
+    return { programs, groups }
+  }
+
+  /** Whether the operands lie in few enough GPU buffers for one kernel to bind them all. */
+  private fitsOneKernel(operands: readonly (BufferHandle | null)[]): boolean {
+    const buffers = new Set<Allocation>()
+    for (const operand of operands) if (operand !== null) buffers.add(this.b(operand).allocation)
+    return buffers.size <= STORAGE_BUFFERS_NEEDED
+  }
+
+  /**
+   * The fallback's incoming gradient: `carry` alone without a pending product, else
+   * out (B,H) = carry + dzNext (B, K; row stride ld) W_hh's first K rows, returned.
+   */
+  private addProduct(B: number, H: number, K: number, dzNext: BufferHandle | null, ld: number, wHh: BufferHandle, carry: BufferHandle, out: BufferHandle): BufferHandle {
+    if (dzNext === null) return carry
+    this.gemm({ transA: false, transB: false, m: B, n: H, k: K, alpha: 1, a: dzNext, lda: ld, b: wHh, ldb: H, beta: 0, c: out, ldc: H })
+    this.axpy(B * H, 1, carry, out)
+    return out
   }
 
   // ---- padding and pooling ------------------------------------------------------------------------

@@ -52,6 +52,13 @@ export interface ProgramSpec {
   readonly body: string
 }
 
+/**
+ * Storage buffers one kernel binds at most: the device is requested with this limit (WebGPU's
+ * default is 8). lstmBackward with peepholes binds 10; a fused backward step given more distinct
+ * buffers than this runs as its two-kernel composition instead.
+ */
+export const STORAGE_BUFFERS_NEEDED = 10
+
 /** The uniform slot of one dispatch, in bytes (also the dynamic-offset alignment). */
 export const PARAM_SLOT_BYTES = 256
 export const MAX_SCALARS = PARAM_SLOT_BYTES / 4

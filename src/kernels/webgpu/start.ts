@@ -16,9 +16,9 @@
  */
 import { RecurError } from '../../errors.js'
 import { WebGpuKernels, type AdapterSummary } from './index.js'
+import { STORAGE_BUFFERS_NEEDED } from './program.js'
 
-/** Storage buffers one kernel binds at most (lstmBackward with peepholes). */
-export const STORAGE_BUFFERS_NEEDED = 10
+export { STORAGE_BUFFERS_NEEDED }
 
 export interface WebGpuStartOptions {
   /** Accept a software adapter; the registry sets this when the backend is forced by name. */
