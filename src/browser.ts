@@ -1,11 +1,12 @@
 /**
- * recur for the browser (and Web Workers): the public API of `index.ts` without what needs Node.
+ * recur for the browser (and Web Workers): the public API without what needs Node. `index.ts`
+ * re-exports all of this and adds the Node-only rest.
  *
  * Left out, because they read or write files with `node:` modules: reading a corpus from a path
  * (`readCorpusFile`, `buildVocabularyFromFile`, `decodeCorpus`), `loadModelFile` / `saveModelFile`,
  * and the file-based sequence-task pipeline (`src/tasks/`). Also left out: ONNX export (see the
- * note at its place below). test/web/bundle.test.ts checks that every other public name of
- * index.ts is here too. In a page, a model file is bytes:
+ * note at its place below). test/web/bundle.test.ts checks that what index.ts adds is Node-only
+ * or left out on purpose. In a page, a model file is bytes:
  * `decodeLanguageModel(new Uint8Array(await file.arrayBuffer()), kernels)` reads one from a file
  * input or a fetch, and `encodeLanguageModel(bundle)` gives the bytes of a download.
  *

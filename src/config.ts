@@ -5,14 +5,24 @@
  */
 import { RecurError } from './errors.js'
 
-interface Field {
+/**
+ * One setting of a settings table (this file's, and the sequence tasks' in `tasks/common.ts`): the
+ * CLI flag `--kebab-name` and the config field `camelName` come from it.
+ */
+export interface SettingField {
   readonly type: 'int' | 'number' | 'string' | 'enum' | 'boolean'
   readonly values?: readonly string[]
-  readonly default: number | string | boolean
+  /** Absent: the default depends on other settings, as the description says. */
+  readonly default?: number | string | boolean
   readonly min?: number
   readonly max?: number
   readonly description: string
   readonly placeholder?: string
+}
+
+/** A setting of `TRAIN_FIELDS`: every one has a default. */
+interface Field extends SettingField {
+  readonly default: number | string | boolean
 }
 
 /** Every training setting: its type, default, bounds and a one-line description. */
@@ -77,21 +87,30 @@ export function defaultTrainConfig(): TrainConfig {
 /** Fills in defaults and checks every value against its field. */
 export function resolveTrainConfig(partial: Partial<TrainConfig> = {}): TrainConfig {
   const config = { ...defaultTrainConfig(), ...partial } as Record<string, unknown>
-  for (const [name, f] of Object.entries(TRAIN_FIELDS) as [string, Field][]) {
-    const v = config[name]
-    const bad = (what: string) => new RecurError('OPTION', `config.${name}: expected ${what}, got ${JSON.stringify(v)}`)
-    if (f.type === 'enum' && !f.values!.includes(v as string)) throw bad(`one of ${f.values!.join(', ')}`)
-    if (f.type === 'boolean' && typeof v !== 'boolean') throw bad('true or false')
-    if (f.type === 'int' || f.type === 'number') {
-      if (typeof v !== 'number' || !Number.isFinite(v) || (f.type === 'int' && !Number.isInteger(v))) throw bad(f.type === 'int' ? 'an integer' : 'a number')
-      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) throw bad(`a value in [${f.min ?? '-inf'}, ${f.max ?? 'inf'}]`)
-    }
-  }
+  for (const [name, f] of Object.entries(TRAIN_FIELDS) as [string, Field][]) checkSetting('config', name, f, config[name])
   if (!((config['lr'] as number) > 0)) throw new RecurError('OPTION', `lr must be greater than 0, got ${config['lr']}`)
   for (const key of Object.keys(partial)) {
     if (!(key in TRAIN_FIELDS)) throw new RecurError('OPTION', `unknown config field '${key}'`, `Known: ${Object.keys(TRAIN_FIELDS).join(', ')}`)
   }
   return config as TrainConfig
+}
+
+/**
+ * Checks one setting's value against its field: the type, the allowed values and the bounds.
+ * @param what names the settings in the message: `${what}.${name}: expected ..., got ...`
+ * @param hint the error's hint, if any
+ * @throws RecurError 'OPTION' for a bad value.
+ */
+export function checkSetting(what: string, name: string, field: SettingField, value: unknown, hint?: string): void {
+  const { type, values, min, max } = field
+  const bad = (expected: string) => new RecurError('OPTION', `${what}.${name}: expected ${expected}, got ${JSON.stringify(value)}`, hint)
+  if (type === 'enum' && !values!.includes(value as string)) throw bad(`one of ${values!.join(', ')}`)
+  if (type === 'boolean' && typeof value !== 'boolean') throw bad('true or false')
+  if (type === 'string' && typeof value !== 'string') throw bad('a string')
+  if (type === 'int' || type === 'number') {
+    if (typeof value !== 'number' || !Number.isFinite(value) || (type === 'int' && !Number.isInteger(value))) throw bad(type === 'int' ? 'an integer' : 'a number')
+    if ((min !== undefined && value < min) || (max !== undefined && value > max)) throw bad(`a value in [${min ?? '-inf'}, ${max ?? 'inf'}]`)
+  }
 }
 
 /** 'seqLength' -> 'seq-length': the CLI flag of a config field. */

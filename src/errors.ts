@@ -61,3 +61,17 @@ export function expectFinite(what: string, values: ArrayLike<number>): void {
     }
   }
 }
+
+/**
+ * A value as an error message names it: a string quoted (cut to 40 characters), a number or
+ * boolean as written, else what it is ('null', 'missing', 'an array', 'an object', 'a function').
+ */
+export function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return 'an array'
+  if (value === null) return 'null'
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (typeof value === 'object') return 'an object'
+  if (value === undefined) return 'missing'
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return `a ${typeof value}`
+}

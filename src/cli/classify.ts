@@ -1,19 +1,22 @@
 /** `recur classify train|predict|eval`: text classification from JSON lines, CSV or TSV files. */
-import type { DatasetFormat } from '../data/parse.js'
 import { formatClassificationReport, formatConfusionMatrix, formatScoreTable } from '../data/metrics.js'
-import { RecurError } from '../errors.js'
 import { CLASSIFY_FIELDS, TextClassifier, parseWidths, resolveClassifyConfig, type ClassifyEvaluation, type ClassifyExample } from '../tasks/classify.js'
 import {
-  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, loadTaskModel, modelAndTexts, modelFlag,
-  outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, runTaskTraining, validFlag, writeJsonLines,
-  type SourcedRecord, type TaskNames,
+  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, modelAndTexts, modelFlag, outFlag, predictFormatFlag,
+  runTaskTraining, validFlag, writeJsonLines, type SourcedRecord, type TaskNames,
 } from '../tasks/common.js'
 import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
 import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
 import { taskAdvice, checkInputMemory, checkTrainingMemory, maxMemoryFlag, memoryFlags, taskTrainingMemory, type InputMemoryModel } from './memory.js'
 import { formatFixed, formatKeyValues } from './format.js'
+import {
+  describeTaskModel, evalModelAndData, modelPositional, openTaskModel, predictDataFlag, predictInputsFromFlags, readEvalRecords, readTrainingExamples,
+  saveTo, trainingFlags, type LabelField, type TaskFlagValues,
+} from './task-flow.js'
 
 const NAMES: TaskNames = { command: 'classify', kind: 'classifier' }
+const LABEL_FIELD: LabelField = { key: 'labelField', default: 'label' }
+
 function labelFieldFlag(trained: boolean): FlagSpec {
   return {
     name: 'label-field', type: 'string', placeholder: 'name',
@@ -37,12 +40,12 @@ export const classifyPredictCommand = defineCommand({
   summary: 'Classify texts: one JSON line per input with the label and its probability',
   usage: '[model] [text...] [flags]',
   positionals: [
-    { name: 'model', description: 'Model file written by recur classify train (or --model)', optional: true },
+    modelPositional(NAMES),
     { name: 'text', description: 'Texts to classify (default: --data, else standard input)', optional: true, variadic: true },
   ],
   flags: [
     modelFlag,
-    { ...dataFlag, description: 'Inputs: JSON lines, CSV, TSV, or a .txt file of one text per line (default: standard input)' },
+    predictDataFlag,
     predictFormatFlag,
     inputFieldFlag(true),
     { name: 'threshold', type: 'number', default: 0.5, min: 0, max: 1, description: 'Multi-label models: predict each label whose probability is at least this' },
@@ -60,7 +63,7 @@ export const classifyEvalCommand = defineCommand({
   name: 'eval',
   summary: 'Score a classifier on labelled data: accuracy, per-class precision, recall and F1, macro-F1, confusion matrix',
   usage: '[model] --data <file> [flags]',
-  positionals: [{ name: 'model', description: 'Model file written by recur classify train (or --model)', optional: true }],
+  positionals: [modelPositional(NAMES)],
   flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), labelFieldFlag(true), maxMemoryFlag, backendFlag, jsonFlag],
   examples: ['recur classify eval runs/spam/classifier.recur --data test.jsonl', 'recur classify eval runs/spam/classifier.recur --data test.csv --json'],
 })
@@ -75,8 +78,6 @@ export const classifyGroup = defineGroup({
   ],
 })
 
-type Values = Record<string, string | number | boolean | undefined>
-
 /** Runs a `recur classify ...` command line; null when `line` is not one. */
 export function dispatchClassify(line: CommandLine, io: Io): Promise<number> | null {
   return dispatchTaskCommand(line, io, {
@@ -89,25 +90,18 @@ function examplesOf(records: readonly SourcedRecord[], inputField: string, label
   return records.map((r) => ({ input: r.fields[inputField]!, label: r.fields[labelField]!, where: r.where }))
 }
 
-export async function runClassifyTrain(values: Values, given: ReadonlySet<string>, io: Io): Promise<number> {
-  const data = values['data'] as string | undefined
-  if (data === undefined) throw new RecurError('OPTION', 'recur classify train needs --data FILE', 'Give a .jsonl, .csv or .tsv file of texts and labels, e.g. --data reviews.jsonl')
+export async function runClassifyTrain(values: TaskFlagValues, given: ReadonlySet<string>, io: Io): Promise<number> {
+  const flags = trainingFlags(values, NAMES, LABEL_FIELD, 'Give a .jsonl, .csv or .tsv file of texts and labels, e.g. --data reviews.jsonl')
   if (given.has('dense')) parseWidths(values['dense'] as string, '--dense')
   const config = resolveClassifyConfig(givenSettings(CLASSIFY_FIELDS, values, given))
-  const inputField = (values['inputField'] as string | undefined) ?? 'text'
-  const labelField = (values['labelField'] as string | undefined) ?? 'label'
-  const format = values['format'] as DatasetFormat | undefined
-  const valid = values['valid'] as string | undefined
-  const json = values['json'] === true
+  const { data, valid, inputField, labelField } = flags
   const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const split = await readTrainingData({ data, valid, format, fields: [inputField, labelField], valFraction: config.valFraction, seed: config.seed })
-  const train = examplesOf(split.train, inputField, labelField)
-  const validation = examplesOf(split.validation, inputField, labelField)
+  const { train, validation, validationSource } = await readTrainingExamples(flags, config, examplesOf)
   const classifier = TextClassifier.create(kernels, train, config, validation)
   // --dry-run / --max-memory (src/cli/memory.ts): before training allocates its buffers.
   const lengths = [...train, ...validation].map((e) => classifier.encode(e.input).length)
   const part = { ...inputMemory(classifier), lengths }
-  const memory = taskTrainingMemory(`a ${config.inputLevel}-level ${config.cell.toUpperCase()} classifier, ${config.layers} x ${config.hidden}, batches of ${config.batch}`,
+  const memory = taskTrainingMemory(describeTaskModel(config, 'classifier'),
     classifier.model.params.size, config.optimizer, [part], config.batch, kernels, taskAdvice(config, '--max-length'))
   if (checkTrainingMemory(memory, values, io)) return 0
   const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'classifier')
@@ -117,28 +111,23 @@ export async function runClassifyTrain(values: Values, given: ReadonlySet<string
     `recur classify train: ${config.inputLevel}-level ${a.bidirectional ? 'bidirectional ' : ''}${a.cell.toUpperCase()}, ${a.layers} x ${a.hidden}, ${a.pooling} pooling, ` +
       `${classifier.model.params.size.toLocaleString('en')} parameters, vocabulary ${classifier.vocabulary.size.toLocaleString('en')}, backend ${kernels.name}`,
     `  ${labels.length} ${classifier.multiLabel ? 'labels, multi-label (one sigmoid each)' : 'labels (softmax)'}: ${labels.slice(0, 12).join(', ')}${labels.length > 12 ? ', ...' : ''}`,
-    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation examples (validation: ${split.validationSource})`,
+    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation examples (validation: ${validationSource})`,
   ]
   return runTaskTraining({
-    io, names: NAMES, config, json, out, header,
+    io, names: NAMES, config, json: flags.json, out, header,
     session: classifier.session(train, validation),
     metric: { name: classifier.metricName, column: classifier.metricColumn },
     info: { data, valid: valid ?? null, inputField, labelField, multiLabel: classifier.multiLabel, trainExamples: train.length, validationExamples: validation.length },
-    save: async (info) => {
-      classifier.training = info
-      await classifier.save(out)
-    },
+    save: saveTo(classifier, out),
     next: [`recur classify predict ${out} "some text to classify"`, `recur classify eval ${out} --data ${valid ?? '<labelled test file>'}`],
     summary: { labels: labels.slice(), multiLabel: classifier.multiLabel, trainExamples: train.length, validationExamples: validation.length },
   })
 }
 
-export async function runClassifyPredict(args: readonly string[], values: Values, io: Io): Promise<number> {
+export async function runClassifyPredict(args: readonly string[], values: TaskFlagValues, io: Io): Promise<number> {
   const { model: path, texts } = modelAndTexts('classify predict', args, values['model'] as string | undefined)
-  const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const classifier = TextClassifier.fromBundle(await loadTaskModel(path, kernels, NAMES))
-  const inputField = (values['inputField'] as string | undefined) ?? recorded(classifier.training, 'inputField', 'text')
-  const inputs = await readPredictInputs({ io, command: 'classify predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  const classifier = TextClassifier.fromBundle(await openTaskModel(path, values, io, NAMES))
+  const inputs = await predictInputsFromFlags(io, 'classify predict', texts, values, classifier.training)
   checkInputMemory('classify predict', inputMemory(classifier), inputs.map((i) => ({ length: classifier.encode(i.value).length, where: i.where })), values['maxMemory'] as string | undefined)
   const predictions = await classifier.predict(inputs.map((i) => i.value), { threshold: values['threshold'] as number, where: inputs.map((i) => i.where) })
   writeJsonLines(io, predictions.map((p, i) => (classifier.multiLabel
@@ -147,16 +136,10 @@ export async function runClassifyPredict(args: readonly string[], values: Values
   return 0
 }
 
-export async function runClassifyEval(modelArgument: string | undefined, values: Values, io: Io): Promise<number> {
-  const { model: path, texts } = modelAndTexts('classify eval', modelArgument === undefined ? [] : [modelArgument], values['model'] as string | undefined)
-  if (texts.length > 0) throw new RecurError('OPTION', `classify eval: unexpected argument '${texts[0]}'`, 'Give the model once, as the argument or with --model')
-  const data = values['data'] as string | undefined
-  if (data === undefined) throw new RecurError('OPTION', 'recur classify eval needs --data FILE', 'Give a labelled .jsonl, .csv or .tsv file')
-  const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const classifier = TextClassifier.fromBundle(await loadTaskModel(path, kernels, NAMES))
-  const inputField = (values['inputField'] as string | undefined) ?? recorded(classifier.training, 'inputField', 'text')
-  const labelField = (values['labelField'] as string | undefined) ?? recorded(classifier.training, 'labelField', 'label')
-  const records = await readRecords(data, [inputField, labelField], values['format'] as DatasetFormat | undefined)
+export async function runClassifyEval(modelArgument: string | undefined, values: TaskFlagValues, io: Io): Promise<number> {
+  const { path, data } = evalModelAndData(NAMES, modelArgument, values, 'Give a labelled .jsonl, .csv or .tsv file')
+  const classifier = TextClassifier.fromBundle(await openTaskModel(path, values, io, NAMES))
+  const { inputField, labelField, records } = await readEvalRecords(data, values, classifier.training, LABEL_FIELD)
   checkInputMemory('classify eval', inputMemory(classifier), records.map((r) => ({ length: classifier.encode(r.fields[inputField]!).length, where: r.where })), values['maxMemory'] as string | undefined)
   const result = await classifier.evaluate(examplesOf(records, inputField, labelField))
   if (values['json'] === true) io.out.write(`${JSON.stringify({ model: path, data, ...evaluationJson(result) })}\n`)

@@ -1,20 +1,23 @@
 /** `recur tag train|predict|eval`: sequence tagging (one tag per input token) from JSON lines, CSV or TSV files. */
-import type { DatasetFormat } from '../data/parse.js'
 import { formatClassificationReport, formatEntityReport } from '../data/metrics.js'
-import { RecurError } from '../errors.js'
 import { parseWidths } from '../tasks/classify.js'
 import { TAG_FIELDS, TextTagger, resolveTagConfig, type TagConfig, type TagEvaluation, type TagExample } from '../tasks/tag.js'
 import {
-  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, loadTaskModel, modelAndTexts, modelFlag,
-  outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, runTaskTraining, validFlag, writeJsonLines,
-  type SourcedRecord, type TaskNames,
+  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, modelAndTexts, modelFlag, outFlag, predictFormatFlag,
+  runTaskTraining, validFlag, writeJsonLines, type SourcedRecord, type TaskNames,
 } from '../tasks/common.js'
 import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './args.js'
 import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
 import { taskAdvice, checkInputMemory, checkTrainingMemory, maxMemoryFlag, memoryFlags, taskTrainingMemory, type InputMemoryModel } from './memory.js'
 import { formatFixed, formatKeyValues } from './format.js'
+import {
+  describeTaskModel, evalModelAndData, modelPositional, openTaskModel, predictDataFlag, predictInputsFromFlags, readEvalRecords, readTrainingExamples,
+  saveTo, trainingFlags, type LabelField, type TaskFlagValues,
+} from './task-flow.js'
 
 const NAMES: TaskNames = { command: 'tag', kind: 'tagger' }
+const LABEL_FIELD: LabelField = { key: 'labelField', default: 'tags' }
+
 function labelFieldFlag(trained: boolean): FlagSpec {
   return {
     name: 'label-field', type: 'string', placeholder: 'name',
@@ -38,12 +41,12 @@ export const tagPredictCommand = defineCommand({
   summary: 'Tag texts: one JSON line per input with its tokens, tags and their probabilities',
   usage: '[model] [text...] [flags]',
   positionals: [
-    { name: 'model', description: 'Model file written by recur tag train (or --model)', optional: true },
+    modelPositional(NAMES),
     { name: 'text', description: 'Texts to tag (default: --data, else standard input)', optional: true, variadic: true },
   ],
   flags: [
     modelFlag,
-    { ...dataFlag, description: 'Inputs: JSON lines, CSV, TSV, or a .txt file of one text per line (default: standard input)' },
+    predictDataFlag,
     predictFormatFlag,
     inputFieldFlag(true, 'Field or column holding the input'),
     maxMemoryFlag,
@@ -56,7 +59,7 @@ export const tagEvalCommand = defineCommand({
   name: 'eval',
   summary: 'Score a tagger on tagged data: token accuracy, per-tag scores, entity precision, recall and F1 for BIO tags',
   usage: '[model] --data <file> [flags]',
-  positionals: [{ name: 'model', description: 'Model file written by recur tag train (or --model)', optional: true }],
+  positionals: [modelPositional(NAMES)],
   flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true, 'Field or column holding the input'), labelFieldFlag(true), maxMemoryFlag, backendFlag, jsonFlag],
   examples: ['recur tag eval runs/ner/tagger.recur --data test.jsonl', 'recur tag eval runs/ner/tagger.recur --data test.jsonl --json'],
 })
@@ -71,8 +74,6 @@ export const tagGroup = defineGroup({
   ],
 })
 
-type Values = Record<string, string | number | boolean | undefined>
-
 /** Runs a `recur tag ...` command line; null when `line` is not one. */
 export function dispatchTag(line: CommandLine, io: Io): Promise<number> | null {
   return dispatchTaskCommand(line, io, {
@@ -85,25 +86,18 @@ function examplesOf(records: readonly SourcedRecord[], inputField: string, label
   return records.map((r) => ({ input: r.fields[inputField]!, tags: r.fields[labelField]!, where: r.where }))
 }
 
-export async function runTagTrain(values: Values, given: ReadonlySet<string>, io: Io): Promise<number> {
-  const data = values['data'] as string | undefined
-  if (data === undefined) throw new RecurError('OPTION', 'recur tag train needs --data FILE', 'Give a .jsonl, .csv or .tsv file of texts with one tag per token, e.g. --data ner.jsonl')
+export async function runTagTrain(values: TaskFlagValues, given: ReadonlySet<string>, io: Io): Promise<number> {
+  const flags = trainingFlags(values, NAMES, LABEL_FIELD, 'Give a .jsonl, .csv or .tsv file of texts with one tag per token, e.g. --data ner.jsonl')
   if (given.has('dense')) parseWidths(values['dense'] as string, '--dense')
   const config = resolveTagConfig(givenSettings(TAG_FIELDS, values, given) as Partial<TagConfig>)
-  const inputField = (values['inputField'] as string | undefined) ?? 'text'
-  const labelField = (values['labelField'] as string | undefined) ?? 'tags'
-  const format = values['format'] as DatasetFormat | undefined
-  const valid = values['valid'] as string | undefined
-  const json = values['json'] === true
+  const { data, valid, inputField, labelField } = flags
   const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const split = await readTrainingData({ data, valid, format, fields: [inputField, labelField], valFraction: config.valFraction, seed: config.seed })
-  const train = examplesOf(split.train, inputField, labelField)
-  const validation = examplesOf(split.validation, inputField, labelField)
+  const { train, validation, validationSource } = await readTrainingExamples(flags, config, examplesOf)
   const tagger = TextTagger.create(kernels, train, config, validation)
   // --dry-run / --max-memory (src/cli/memory.ts): before training allocates its buffers.
   const cut = (n: number) => (config.maxLength > 0 ? Math.min(n, config.maxLength) : n)
   const lengths = [...train, ...validation].map((e) => cut(tagger.encode(e.input).length))
-  const memory = taskTrainingMemory(`a ${config.inputLevel}-level ${config.cell.toUpperCase()} tagger, ${config.layers} x ${config.hidden}, batches of ${config.batch}`,
+  const memory = taskTrainingMemory(describeTaskModel(config, 'tagger'),
     tagger.model.params.size, config.optimizer, [{ ...inputMemory(tagger), lengths }], config.batch, kernels, taskAdvice(config, '--max-length'))
   if (checkTrainingMemory(memory, values, io)) return 0
   const out = (values['out'] as string | undefined) ?? defaultModelPath(data, 'tagger')
@@ -113,44 +107,33 @@ export async function runTagTrain(values: Values, given: ReadonlySet<string>, io
     `recur tag train: ${config.inputLevel}-level ${a.bidirectional ? 'bidirectional ' : ''}${a.cell.toUpperCase()}, ${a.layers} x ${a.hidden}, ` +
       `${tagger.model.params.size.toLocaleString('en')} parameters, vocabulary ${tagger.vocabulary.size.toLocaleString('en')}, backend ${kernels.name}`,
     `  ${tags.length} tags (${tagger.binary ? `binary: one sigmoid per token for ${JSON.stringify(tags[1])}` : 'softmax'}): ${tags.slice(0, 12).join(', ')}${tags.length > 12 ? ', ...' : ''}`,
-    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation examples (validation: ${split.validationSource})`,
+    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation examples (validation: ${validationSource})`,
   ]
   return runTaskTraining({
-    io, names: NAMES, config: tagger.config, json, out, header,
+    io, names: NAMES, config: tagger.config, json: flags.json, out, header,
     session: tagger.session(train, validation),
     metric: { name: 'token accuracy', column: 'valTokenAccuracy' },
     info: { data, valid: valid ?? null, inputField, labelField, binary: tagger.binary, trainExamples: train.length, validationExamples: validation.length },
-    save: async (info) => {
-      tagger.training = info
-      await tagger.save(out)
-    },
+    save: saveTo(tagger, out),
     next: [`recur tag predict ${out} "some text to tag"`, `recur tag eval ${out} --data ${valid ?? '<tagged test file>'}`],
     summary: { tags: tags.slice(), binary: tagger.binary, trainExamples: train.length, validationExamples: validation.length },
   })
 }
 
-export async function runTagPredict(args: readonly string[], values: Values, io: Io): Promise<number> {
+export async function runTagPredict(args: readonly string[], values: TaskFlagValues, io: Io): Promise<number> {
   const { model: path, texts } = modelAndTexts('tag predict', args, values['model'] as string | undefined)
-  const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const tagger = TextTagger.fromBundle(await loadTaskModel(path, kernels, NAMES))
-  const inputField = (values['inputField'] as string | undefined) ?? recorded(tagger.training, 'inputField', 'text')
-  const inputs = await readPredictInputs({ io, command: 'tag predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  const tagger = TextTagger.fromBundle(await openTaskModel(path, values, io, NAMES))
+  const inputs = await predictInputsFromFlags(io, 'tag predict', texts, values, tagger.training)
   checkInputMemory('tag predict', inputMemory(tagger), inputs.map((i) => ({ length: tagger.encode(i.value).length, where: i.where })), values['maxMemory'] as string | undefined)
   const predictions = await tagger.predict(inputs.map((i) => i.value), { where: inputs.map((i) => i.where) })
   writeJsonLines(io, predictions.map((p, i) => ({ input: inputs[i]!.value, tokens: p.tokens, tags: p.tags, probabilities: p.probabilities })))
   return 0
 }
 
-export async function runTagEval(modelArgument: string | undefined, values: Values, io: Io): Promise<number> {
-  const { model: path, texts } = modelAndTexts('tag eval', modelArgument === undefined ? [] : [modelArgument], values['model'] as string | undefined)
-  if (texts.length > 0) throw new RecurError('OPTION', `tag eval: unexpected argument '${texts[0]}'`, 'Give the model once, as the argument or with --model')
-  const data = values['data'] as string | undefined
-  if (data === undefined) throw new RecurError('OPTION', 'recur tag eval needs --data FILE', 'Give a tagged .jsonl, .csv or .tsv file')
-  const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const tagger = TextTagger.fromBundle(await loadTaskModel(path, kernels, NAMES))
-  const inputField = (values['inputField'] as string | undefined) ?? recorded(tagger.training, 'inputField', 'text')
-  const labelField = (values['labelField'] as string | undefined) ?? recorded(tagger.training, 'labelField', 'tags')
-  const records = await readRecords(data, [inputField, labelField], values['format'] as DatasetFormat | undefined)
+export async function runTagEval(modelArgument: string | undefined, values: TaskFlagValues, io: Io): Promise<number> {
+  const { path, data } = evalModelAndData(NAMES, modelArgument, values, 'Give a tagged .jsonl, .csv or .tsv file')
+  const tagger = TextTagger.fromBundle(await openTaskModel(path, values, io, NAMES))
+  const { inputField, labelField, records } = await readEvalRecords(data, values, tagger.training, LABEL_FIELD)
   checkInputMemory('tag eval', inputMemory(tagger), records.map((r) => ({ length: tagger.encode(r.fields[inputField]!).length, where: r.where })), values['maxMemory'] as string | undefined)
   const result = await tagger.evaluate(examplesOf(records, inputField, labelField))
   if (values['json'] === true) io.out.write(`${JSON.stringify({ model: path, data, ...tagEvaluationJson(result) })}\n`)

@@ -1,11 +1,8 @@
 /** `recur translate train|predict|eval`: encoder-decoder models from JSON lines, CSV or TSV files of pairs. */
-import type { DatasetFormat } from '../data/parse.js'
 import type { Kernels } from '../kernels/types.js'
-import { RecurError } from '../errors.js'
 import {
-  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, loadTaskModel, modelAndTexts, modelFlag,
-  outFlag, predictFormatFlag, readPredictInputs, readRecords, readTrainingData, recorded, roundProbability, runTaskTraining, validFlag,
-  writeJsonLines, type SourcedRecord, type TaskNames,
+  configFlags, dataFlag, defaultModelPath, formatFlag, givenSettings, inputFieldFlag, modelAndTexts, modelFlag, outFlag, predictFormatFlag,
+  roundProbability, runTaskTraining, validFlag, writeJsonLines, type SourcedRecord, type TaskNames,
 } from '../tasks/common.js'
 import {
   DECODE_FIELDS, TRANSLATE_FIELDS, TextTranslator, resolveDecodeConfig, resolveTranslateConfig,
@@ -15,8 +12,13 @@ import { defineCommand, defineGroup, type CommandLine, type FlagSpec } from './a
 import { backendFlag, backendFrom, dispatchTaskCommand, jsonFlag, type Io } from './common.js'
 import { taskAdvice, checkInputMemory, checkTrainingMemory, maxMemoryFlag, memoryFlags, taskTrainingMemory, type InputMemoryModel, type TrainingMemory } from './memory.js'
 import { formatFixed, formatKeyValues } from './format.js'
+import {
+  describeTaskModel, evalModelAndData, modelPositional, openTaskModel, predictDataFlag, predictInputsFromFlags, readEvalRecords, readTrainingExamples,
+  saveTo, trainingFlags, type LabelField, type TaskFlagValues,
+} from './task-flow.js'
 
 const NAMES: TaskNames = { command: 'translate', kind: 'seq2seq' }
+const TARGET_FIELD: LabelField = { key: 'targetField', default: 'target' }
 
 function targetFieldFlag(trained: boolean): FlagSpec {
   return {
@@ -44,12 +46,12 @@ export const translatePredictCommand = defineCommand({
   summary: 'Translate texts: one JSON line per input with the output and its probability',
   usage: '[model] [text...] [flags]',
   positionals: [
-    { name: 'model', description: 'Model file written by recur translate train (or --model)', optional: true },
+    modelPositional(NAMES),
     { name: 'text', description: 'Texts to translate (default: --data, else standard input)', optional: true, variadic: true },
   ],
   flags: [
     modelFlag,
-    { ...dataFlag, description: 'Inputs: JSON lines, CSV, TSV, or a .txt file of one text per line (default: standard input)' },
+    predictDataFlag,
     predictFormatFlag,
     inputFieldFlag(true),
     ...decodeFlags,
@@ -67,7 +69,7 @@ export const translateEvalCommand = defineCommand({
   name: 'eval',
   summary: 'Score an encoder-decoder on pairs: exact match and token error rate',
   usage: '[model] --data <file> [flags]',
-  positionals: [{ name: 'model', description: 'Model file written by recur translate train (or --model)', optional: true }],
+  positionals: [modelPositional(NAMES)],
   flags: [modelFlag, dataFlag, formatFlag, inputFieldFlag(true), targetFieldFlag(true), ...decodeFlags, maxMemoryFlag, backendFlag, jsonFlag],
   examples: ['recur translate eval runs/dates/seq2seq.recur --data test.jsonl', 'recur translate eval runs/dates/seq2seq.recur --data test.csv --beam 3 --json'],
 })
@@ -82,8 +84,6 @@ export const translateGroup = defineGroup({
   ],
 })
 
-type Values = Record<string, string | number | boolean | undefined>
-
 /** Runs a `recur translate ...` command line; null when `line` is not one. */
 export function dispatchTranslate(line: CommandLine, io: Io): Promise<number> | null {
   return dispatchTaskCommand(line, io, {
@@ -97,23 +97,16 @@ function examplesOf(records: readonly SourcedRecord[], inputField: string, targe
 }
 
 /** The decoding flags' values, checked. */
-function decodeOptions(values: Values): DecodeConfig {
+function decodeOptions(values: TaskFlagValues): DecodeConfig {
   return resolveDecodeConfig({ beam: values['beam'] as number, lengthPenalty: values['lengthPenalty'] as number, maxLength: values['maxLength'] as number })
 }
 
-export async function runTranslateTrain(values: Values, given: ReadonlySet<string>, io: Io): Promise<number> {
-  const data = values['data'] as string | undefined
-  if (data === undefined) throw new RecurError('OPTION', 'recur translate train needs --data FILE', 'Give a .jsonl, .csv or .tsv file of input and target texts, e.g. --data pairs.jsonl')
+export async function runTranslateTrain(values: TaskFlagValues, given: ReadonlySet<string>, io: Io): Promise<number> {
+  const flags = trainingFlags(values, NAMES, TARGET_FIELD, 'Give a .jsonl, .csv or .tsv file of input and target texts, e.g. --data pairs.jsonl')
   const config = resolveTranslateConfig(givenSettings(TRANSLATE_FIELDS, values, given))
-  const inputField = (values['inputField'] as string | undefined) ?? 'text'
-  const targetField = (values['targetField'] as string | undefined) ?? 'target'
-  const format = values['format'] as DatasetFormat | undefined
-  const valid = values['valid'] as string | undefined
-  const json = values['json'] === true
+  const { data, valid, inputField, labelField: targetField } = flags
   const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const split = await readTrainingData({ data, valid, format, fields: [inputField, targetField], valFraction: config.valFraction, seed: config.seed })
-  const train = examplesOf(split.train, inputField, targetField)
-  const validation = examplesOf(split.validation, inputField, targetField)
+  const { train, validation, validationSource } = await readTrainingExamples(flags, config, examplesOf)
   const translator = TextTranslator.create(kernels, train, config)
   // --dry-run / --max-memory (src/cli/memory.ts): before training allocates its buffers.
   const memory = translateMemory(translator, [...train, ...validation], kernels)
@@ -125,20 +118,17 @@ export async function runTranslateTrain(values: Values, given: ReadonlySet<strin
     `recur translate train: ${config.inputLevel}-level input -> ${config.targetLevel}-level target, ${e.bidirectional ? 'bidirectional ' : ''}${e.cell.toUpperCase()} encoder-decoder, ` +
       `${e.layers} x ${e.hidden}, ${translator.model.params.size.toLocaleString('en')} parameters, backend ${kernels.name}`,
     `  vocabularies: input ${translator.input.vocabulary.size.toLocaleString('en')}, target ${translator.target.vocabulary.size.toLocaleString('en')} tokens; outputs up to ${translator.maxLength} tokens`,
-    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation pairs (validation: ${split.validationSource}` +
+    `  ${train.length.toLocaleString('en')} training + ${validation.length.toLocaleString('en')} validation pairs (validation: ${validationSource}` +
       `${validation.length > 0 ? `; exact match of greedy decoding on ${decoded}` : ''})`,
   ]
   const evalData = valid ?? data
   const sample = train[0]!.input
   return runTaskTraining({
-    io, names: NAMES, config, json, out, header,
+    io, names: NAMES, config, json: flags.json, out, header,
     session: translator.session(train, validation),
     metric: { name: 'exact match', column: 'valExactMatch' },
     info: { data, valid: valid ?? null, inputField, targetField, trainExamples: train.length, validationExamples: validation.length, decodeMaxLength: translator.maxLength },
-    save: async (info) => {
-      translator.training = info
-      await translator.save(out)
-    },
+    save: saveTo(translator, out),
     next: [
       `recur translate predict ${out} ${JSON.stringify(Array.isArray(sample) ? sample.join(' ') : sample)} --beam 3`,
       `recur translate eval ${out} --data ${evalData} --beam 3`,
@@ -147,13 +137,11 @@ export async function runTranslateTrain(values: Values, given: ReadonlySet<strin
   })
 }
 
-export async function runTranslatePredict(args: readonly string[], values: Values, io: Io): Promise<number> {
+export async function runTranslatePredict(args: readonly string[], values: TaskFlagValues, io: Io): Promise<number> {
   const { model: path, texts } = modelAndTexts('translate predict', args, values['model'] as string | undefined)
   const decode = decodeOptions(values)
-  const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const translator = TextTranslator.fromBundle(await loadTaskModel(path, kernels, NAMES))
-  const inputField = (values['inputField'] as string | undefined) ?? recorded(translator.training, 'inputField', 'text')
-  const inputs = await readPredictInputs({ io, command: 'translate predict', texts, data: values['data'] as string | undefined, format: values['format'] as string | undefined, inputField })
+  const translator = TextTranslator.fromBundle(await openTaskModel(path, values, io, NAMES), path)
+  const inputs = await predictInputsFromFlags(io, 'translate predict', texts, values, translator.training)
   // One input at a time (a batch of 1): each length makes its own buffers.
   checkInputMemory('translate predict', inputMemory(translator, 1), inputs.map((i) => ({ length: translator.encodeInput(i.value).length, where: i.where })), values['maxMemory'] as string | undefined)
   const lines: unknown[] = []
@@ -170,17 +158,11 @@ function candidateJson(c: TranslationCandidate): Record<string, unknown> {
   return { output: c.output, probability: roundProbability(Math.exp(c.logProb)), score: Math.round(c.score * 1e6) / 1e6, ...(c.finished ? {} : { finished: false }) }
 }
 
-export async function runTranslateEval(modelArgument: string | undefined, values: Values, io: Io): Promise<number> {
-  const { model: path, texts } = modelAndTexts('translate eval', modelArgument === undefined ? [] : [modelArgument], values['model'] as string | undefined)
-  if (texts.length > 0) throw new RecurError('OPTION', `translate eval: unexpected argument '${texts[0]}'`, 'Give the model once, as the argument or with --model')
-  const data = values['data'] as string | undefined
-  if (data === undefined) throw new RecurError('OPTION', 'recur translate eval needs --data FILE', 'Give a .jsonl, .csv or .tsv file of input and target texts')
+export async function runTranslateEval(modelArgument: string | undefined, values: TaskFlagValues, io: Io): Promise<number> {
+  const { path, data } = evalModelAndData(NAMES, modelArgument, values, 'Give a .jsonl, .csv or .tsv file of input and target texts')
   const decode = decodeOptions(values)
-  const kernels = await backendFrom(values['backend'] as string | undefined, io)
-  const translator = TextTranslator.fromBundle(await loadTaskModel(path, kernels, NAMES))
-  const inputField = (values['inputField'] as string | undefined) ?? recorded(translator.training, 'inputField', 'text')
-  const targetField = (values['targetField'] as string | undefined) ?? recorded(translator.training, 'targetField', 'target')
-  const records = await readRecords(data, [inputField, targetField], values['format'] as DatasetFormat | undefined)
+  const translator = TextTranslator.fromBundle(await openTaskModel(path, values, io, NAMES), path)
+  const { inputField, labelField: targetField, records } = await readEvalRecords(data, values, translator.training, TARGET_FIELD)
   checkInputMemory('translate eval', inputMemory(translator, translator.config.batch), records.map((r) => ({ length: translator.encodeInput(r.fields[inputField]!).length, where: r.where })), values['maxMemory'] as string | undefined)
   const result = await translator.evaluate(examplesOf(records, inputField, targetField), decode)
   const maxLength = decode.maxLength > 0 ? decode.maxLength : translator.maxLength
@@ -225,6 +207,6 @@ function translateMemory(translator: TextTranslator, examples: readonly Translat
     { encoder: e, perPosition: 4, lengths: pairs.map((p) => p.source.length) },
     { encoder: decoder, perPosition: 4 + 3 * d.vocabularySize + d.hidden + 1, lengths: pairs.map((p) => p.target.length + 1) },
   ]
-  return taskTrainingMemory(`a ${config.inputLevel}-level ${e.cell.toUpperCase()} encoder-decoder, ${e.layers} x ${e.hidden}, batches of ${config.batch}`,
+  return taskTrainingMemory(describeTaskModel(config, 'encoder-decoder'),
     translator.model.params.size, config.optimizer, parts, config.batch, kernels, taskAdvice(config, null))
 }

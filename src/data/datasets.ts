@@ -3,26 +3,15 @@
  * in `./parse.ts`), read from disk or decoded from bytes (standard input) with the checks of a
  * corpus: missing file, empty file, binary data, invalid UTF-8.
  *
- * Node only (node:fs, through `../text/corpus.js`). The pure text parser, `parseDataset`, is
- * browser-safe and also exported from `./index.js`.
+ * Node only (node:fs, through `../text/corpus.js`). The pure text parser, `parseDataset`, and the
+ * dataset types are browser-safe: they are in `./parse.ts` (and exported from `./index.js`).
  */
 
 import { readFile } from 'node:fs/promises'
 
 import { RecurError } from '../errors.js'
-import { decodeCorpus } from '../text/corpus.js'
+import { decodeCorpus, fileReadError } from '../text/corpus.js'
 import { checkFields, checkFormat, emptyDatasetError, formatFromPath, parseDatasetAs, type Dataset, type DatasetFormat } from './parse.js'
-
-export {
-  DATASET_FORMATS,
-  formatFromPath,
-  parseDataset,
-  unescapeTsv,
-  type Dataset,
-  type DatasetFormat,
-  type DatasetRecord,
-  type FieldValue,
-} from './parse.js'
 
 /** Options of `readDataset`. */
 export interface ReadDatasetOptions {
@@ -50,7 +39,7 @@ export async function readDataset(path: string, options: ReadDatasetOptions): Pr
   try {
     bytes = await readFile(path)
   } catch (error) {
-    throw fileError(error, path, operation)
+    throw fileReadError(error, path, 'Pass the path of a .jsonl, .csv or .tsv file')
   }
   return decodeDatasetAs(operation, bytes, format, options.fields, path)
 }
@@ -96,23 +85,6 @@ function withoutOperation(error: RecurError, operation: string): RecurError {
   const hint = error.hint
   const message = hint === undefined ? error.message : error.message.slice(0, error.message.length - hint.length - 2)
   const result = new RecurError(error.code, message.slice(operation.length + 2), hint)
-  result.cause = error
-  return result
-}
-
-function fileError(error: unknown, path: string, operation: string): RecurError {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
-  let result: RecurError
-  if (code === 'ENOENT') {
-    result = new RecurError('FILE', `no such file: ${path}`, `Check the path (a relative path is resolved from ${process.cwd()})`)
-  } else if (code === 'EISDIR') {
-    result = new RecurError('FILE', `${path} is a directory`, 'Pass the path of a .jsonl, .csv or .tsv file')
-  } else if (code === 'EACCES' || code === 'EPERM') {
-    result = new RecurError('FILE', `permission denied reading ${path}`, 'Check the file permissions')
-  } else {
-    const message = error instanceof Error ? error.message : String(error)
-    result = new RecurError('FILE', `cannot read ${path}: ${message}`)
-  }
   result.cause = error
   return result
 }

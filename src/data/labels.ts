@@ -11,7 +11,7 @@
  * Browser-safe: no `node:` imports.
  */
 
-import { RecurError } from '../errors.js'
+import { RecurError, describeValue } from '../errors.js'
 import { compareCodePoints } from '../text/vocabulary.js'
 import { didYouMean, listSome } from './suggest.js'
 
@@ -195,12 +195,7 @@ function checkList(labels: readonly unknown[], operation: string, code: 'OPTION'
   return labels as string[]
 }
 
+/** `describeValue`, but an empty array says so (a label list must not be empty). */
 function describe(value: unknown): string {
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array'
-  if (value === null) return 'null'
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'object') return 'an object'
-  if (value === undefined) return 'missing'
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return `a ${typeof value}`
+  return Array.isArray(value) && value.length === 0 ? 'an empty array' : describeValue(value)
 }

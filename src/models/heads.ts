@@ -2,6 +2,7 @@
  * What the task models share: dense layers on top of an encoder, the per-batch device buffers of
  * a padded batch, and the losses of a K-way softmax or a sigmoid output.
  */
+import type * as batches from '../data/batches.js'
 import { RecurError } from '../errors.js'
 import type { Activation, BufferHandle, Kernels } from '../kernels/types.js'
 import { Dense } from '../layers/dense.js'
@@ -31,13 +32,8 @@ export class DenseHead {
   }
 }
 
-/** A padded batch as host arrays: ids and mask (T,B) time-major, from src/data/batches.ts. */
-export interface PaddedBatch {
-  T: number
-  B: number
-  ids: Int32Array
-  mask: Float32Array
-}
+/** What a model reads of a padded batch (`padBatch` in src/data/batches.ts): ids and mask (T,B) time-major, as host arrays. */
+export type PaddedBatch = Pick<batches.PaddedBatch, 'T' | 'B' | 'ids' | 'mask'>
 
 /** Device buffers for padded batches, one set per (T,B), reused. */
 export class BatchBuffers {

@@ -30,8 +30,8 @@ import type { Random } from '../random.js'
 import type { TokenizerOptions } from '../text/tokenizers.js'
 import type { Vocabulary } from '../text/vocabulary.js'
 import {
-  TASK_FIELDS, buildInputVocabulary, checkNotEmpty, encodeTokens, encoderArchitecture, inputTokenizer, loadTaskModel,
-  padInputs, predictionBatches, resolveTaskConfig, roundProbability, textTokens, trainTask,
+  TASK_FIELDS, buildInputVocabulary, checkNotEmpty, encodeInputs, encodeTokens, encoderArchitecture, inputTokenizer, loadTaskModel,
+  padInputs, predictionBatches, recordedSettings, resolveTaskConfig, roundProbability, textTokens, trainTask,
   type ConfigField, type ConfigOf, type TaskSession, type TrainHooks, type TrainOutcome, type ValidationScore,
 } from './common.js'
 
@@ -247,11 +247,7 @@ export class TextClassifier {
    */
   async predict(inputs: readonly (FieldValue | readonly string[])[], options: { batch?: number; threshold?: number; where?: readonly string[] } = {}): Promise<ClassPrediction[]> {
     const threshold = options.threshold ?? 0.5
-    const ids = inputs.map((input, i) => {
-      const encoded = this.encode(input)
-      checkNotEmpty('classify predict', encoded, options.where?.[i] ?? `input ${i + 1}`)
-      return encoded
-    })
+    const ids = encodeInputs('classify predict', inputs, (input) => this.encode(input), options.where)
     const { probabilities } = await this.score(ids, null, options.batch ?? this.config.batch)
     const names = this.labels.labels
     return probabilities.map((p) => {
@@ -403,10 +399,7 @@ function argmax(p: ArrayLike<number>): number {
 
 /** The settings recorded in a model file's training info (those that are valid), defaults for the rest. */
 function configFromTraining(training: TaskTrainingInfo | null): ClassifyConfig {
-  const partial: Record<string, unknown> = {}
-  if (training !== null) {
-    for (const name of Object.keys(CLASSIFY_FIELDS)) if (training[name] !== undefined && training[name] !== null) partial[name] = training[name]
-  }
+  const partial = recordedSettings(training, Object.keys(CLASSIFY_FIELDS))
   try {
     return resolveClassifyConfig(partial as Partial<ClassifyConfig>)
   } catch {

@@ -27,10 +27,10 @@
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, extname, join } from 'node:path'
 
-import { flagName } from '../config.js'
+import { TRAIN_FIELDS, checkSetting, flagName, type SettingField } from '../config.js'
 import { batchOrder, gridLength, longestLength, padBatch, splitTrainValidation, type PaddedBatch } from '../data/batches.js'
-import { readDataset, type DatasetFormat, type DatasetRecord, type FieldValue } from '../data/datasets.js'
-import { DATASET_FORMATS, formatFromPath, parseDataset } from '../data/parse.js'
+import { readDataset } from '../data/datasets.js'
+import { DATASET_FORMATS, formatFromPath, parseDataset, type DatasetFormat, type DatasetRecord, type FieldValue } from '../data/parse.js'
 import { didYouMean } from '../data/suggest.js'
 import { RecurError } from '../errors.js'
 import type { Kernels } from '../kernels/types.js'
@@ -47,35 +47,32 @@ import { readTrainingLog, TrainingLogWriter } from '../train/log.js'
 import { renderLossPlotSvg } from '../train/plot.js'
 import { SupervisedTrainer, type TrainingSnapshot } from '../train/supervised.js'
 import type { FlagSpec } from '../cli/args.js'
-import type { Io } from '../cli/common.js'
+import { interruptedExitCode, type Io } from '../cli/common.js'
 import { formatDuration, formatFixed } from '../cli/format.js'
 import { ProgressBar } from '../cli/progress.js'
 
 // ---------------------------------------------------------------------------------------------
 // 1. Settings: one table per task, each field with its type, default, bounds and description.
 
-/** One setting: the CLI flag `--kebab-name` and the config field `camelName` come from it. */
-export interface ConfigField {
-  readonly type: 'int' | 'number' | 'string' | 'enum' | 'boolean'
-  readonly values?: readonly string[]
-  /** Absent: the default depends on other settings, as the description says (see `resolveTaskConfig`). */
-  readonly default?: number | string | boolean
-  readonly min?: number
-  readonly max?: number
-  readonly description: string
-  readonly placeholder?: string
-}
+/**
+ * One setting: the CLI flag `--kebab-name` and the config field `camelName` come from it. Absent
+ * `default`: it depends on other settings, as the description says (see `resolveTaskConfig`).
+ */
+export type ConfigField = SettingField
 
-/** The settings every sequence task has. Task modules add their own fields and change defaults. */
+/**
+ * The settings every sequence task has. Task modules add their own fields and change defaults.
+ * Those that mean what they mean for a language model (`recur train`) are its fields, in `../config.ts`.
+ */
 export const TASK_FIELDS = {
-  cell: { type: 'enum', values: ['rnn', 'gru', 'lstm'], default: 'gru', description: 'Recurrent cell' },
-  layers: { type: 'int', default: 1, min: 1, max: 16, description: 'Stacked recurrent layers' },
+  cell: { ...TRAIN_FIELDS.cell, default: 'gru' },
+  layers: { ...TRAIN_FIELDS.layers, default: 1 },
   hidden: { type: 'int', default: 64, min: 1, max: 8192, description: 'Hidden units per layer and direction (H)' },
   bidirectional: { type: 'boolean', default: false, description: 'Read the input in both directions' },
   embedding: { type: 'int', default: -1, min: -1, max: 8192, description: 'Embedding width; 0 = one-hot input, -1 = 0 at char level, 64 at word level' },
-  dropout: { type: 'number', default: 0, min: 0, max: 0.95, description: 'Dropout between recurrent layers' },
-  reset: { type: 'enum', values: ['after', 'before'], default: 'after', description: "GRU reset gate: 'after' (PyTorch/cuDNN) or 'before' (the course note)" },
-  peephole: { type: 'boolean', default: false, description: 'LSTM peephole connections' },
+  dropout: TRAIN_FIELDS.dropout,
+  reset: TRAIN_FIELDS.reset,
+  peephole: TRAIN_FIELDS.peephole,
   inputLevel: { type: 'enum', values: ['char', 'word'], default: 'word', description: 'Input tokens: characters or words' },
   lowercase: { type: 'boolean', description: 'Lower-case the input (default: on at word level, off at char level)' },
   vocabSize: { type: 'int', default: 0, min: 0, description: 'Largest input vocabulary, <PAD> and <UNK> included (0 = no limit)' },
@@ -84,19 +81,19 @@ export const TASK_FIELDS = {
   batch: { type: 'int', default: 32, min: 1, max: 65536, description: 'Examples per step (B)' },
   epochs: { type: 'int', default: 10, min: 1, description: 'Passes over the training examples (when --steps is 0)' },
   steps: { type: 'int', default: 0, min: 0, description: 'Training steps (0 = --epochs passes)' },
-  lr: { type: 'number', default: 0.005, min: 0, description: 'Learning rate' },
-  optimizer: { type: 'enum', values: ['adam', 'adamw', 'sgd'], default: 'adam', description: 'Optimizer' },
-  weightDecay: { type: 'number', default: 0, min: 0, description: 'Weight decay (L2 for adam/sgd, decoupled for adamw)' },
-  schedule: { type: 'enum', values: ['constant', 'cosine', 'step'], default: 'cosine', description: 'Learning-rate schedule' },
-  warmup: { type: 'int', default: 0, min: 0, description: 'Linear warm-up steps' },
-  clip: { type: 'number', default: 5, min: 0, description: 'Clip gradients to this global norm (0 = off)' },
-  nanPolicy: { type: 'enum', values: ['skip', 'stop'], default: 'skip', description: 'A step whose loss or gradient is NaN/Infinity: skip it and halve the learning rate, or stop at once (both restore the last checkpoint when stopping)' },
-  nanLimit: { type: 'int', default: 5, min: 1, max: 1000000, description: 'With --nan-policy skip: stop after this many non-finite steps in a row' },
+  lr: { ...TRAIN_FIELDS.lr, default: 0.005 },
+  optimizer: TRAIN_FIELDS.optimizer,
+  weightDecay: TRAIN_FIELDS.weightDecay,
+  schedule: TRAIN_FIELDS.schedule,
+  warmup: TRAIN_FIELDS.warmup,
+  clip: TRAIN_FIELDS.clip,
+  nanPolicy: TRAIN_FIELDS.nanPolicy,
+  nanLimit: TRAIN_FIELDS.nanLimit,
   seed: { type: 'int', default: 1, min: 0, max: 4294967295, description: 'Random seed (weights, split, batch order, dropout)' },
   valFraction: { type: 'number', default: 0.1, min: 0, max: 0.5, description: 'Share of the examples held out for validation when no --valid file is given' },
   valEvery: { type: 'int', default: 0, min: 0, description: 'Validate every N steps (0 = after each epoch)' },
   keepBest: { type: 'boolean', default: true, description: 'Keep the weights with the best validation score (--no-keep-best keeps the last)' },
-  checkpointEvery: { type: 'int', default: 500, min: 0, description: 'Save a checkpoint every N steps (0 = only at the end)' },
+  checkpointEvery: TRAIN_FIELDS.checkpointEvery,
   bucket: { type: 'boolean', default: true, description: 'Batch examples of similar length together (less padding)' },
 } as const satisfies Record<string, ConfigField>
 
@@ -129,17 +126,7 @@ export function resolveTaskConfig<F extends TaskFields>(fields: F, partial: Part
   }
   if ('lowercase' in fields && config['lowercase'] === undefined) config['lowercase'] = config['inputLevel'] === 'word'
   if ('embedding' in fields && config['embedding'] === -1) config['embedding'] = config['inputLevel'] === 'char' ? 0 : 64
-  for (const [name, f] of Object.entries(fields)) {
-    const v = config[name]
-    const bad = (expected: string) => new RecurError('OPTION', `${what}.${name}: expected ${expected}, got ${JSON.stringify(v)}`, f.description)
-    if (f.type === 'enum' && !f.values!.includes(v as string)) throw bad(`one of ${f.values!.join(', ')}`)
-    if (f.type === 'boolean' && typeof v !== 'boolean') throw bad('true or false')
-    if (f.type === 'string' && typeof v !== 'string') throw bad('a string')
-    if (f.type === 'int' || f.type === 'number') {
-      if (typeof v !== 'number' || !Number.isFinite(v) || (f.type === 'int' && !Number.isInteger(v))) throw bad(f.type === 'int' ? 'an integer' : 'a number')
-      if ((f.min !== undefined && v < f.min) || (f.max !== undefined && v > f.max)) throw bad(`a value in [${f.min ?? '-inf'}, ${f.max ?? 'inf'}]`)
-    }
-  }
+  for (const [name, f] of Object.entries(fields)) checkSetting(what, name, f, config[name], f.description)
   return config as ConfigOf<F>
 }
 
@@ -278,6 +265,19 @@ export function padInputs(sequences: readonly Int32Array[], vocabulary: Vocabula
 /** Refuses an empty input, naming where it is. */
 export function checkNotEmpty(operation: string, tokens: ArrayLike<unknown>, where: string): void {
   if (tokens.length === 0) throw new RecurError('DATA', `${operation}: ${where}: the input has no tokens`, 'Remove empty inputs or give them some text')
+}
+
+/**
+ * The token ids of the inputs to predict, each refused when it has no tokens.
+ * @param where where each input is, for messages (default: "input 1", "input 2", ...)
+ * @throws RecurError 'DATA' naming the empty input.
+ */
+export function encodeInputs<I>(operation: string, inputs: readonly I[], encode: (input: I) => Int32Array, where?: readonly string[]): Int32Array[] {
+  return inputs.map((input, i) => {
+    const encoded = encode(input)
+    checkNotEmpty(operation, encoded, where?.[i] ?? `input ${i + 1}`)
+    return encoded
+  })
 }
 
 /** The examples' indices in batches of `size`, similar lengths together; for prediction (file order kept by the caller). */
@@ -578,6 +578,17 @@ export async function readPredictInputs(options: { io: Io; command: string; text
   return dataset.records.map((record, i) => ({ value: record[inputField]!, where: `${name} line ${dataset.lines[i]}` }))
 }
 
+/**
+ * The settings a model file's training info records: the fields of `names` it holds (not null),
+ * for `resolveTaskConfig` to check and complete.
+ */
+export function recordedSettings(training: TaskTrainingInfo | null, names: Iterable<string>): Record<string, unknown> {
+  const partial: Record<string, unknown> = {}
+  if (training === null) return partial
+  for (const name of names) if (training[name] !== undefined && training[name] !== null) partial[name] = training[name]
+  return partial
+}
+
 /** A string setting recorded in a model's training info (e.g. the input field), or `fallback`. */
 export function recorded(training: TaskTrainingInfo | null, key: string, fallback: string): string {
   const value = training?.[key]
@@ -609,7 +620,7 @@ export interface TaskTrainingRun {
 
 /**
  * Runs training from the command line: progress bar (stderr), CSV log and SVG loss plot beside
- * the model, checkpoints, Ctrl-C (saves and exits 130), and a summary saying where the model is
+ * the model, checkpoints, Ctrl-C or SIGTERM (saves and exits 130 or 143), and a summary saying where the model is
  * and what to run next (or one JSON object with --json). Returns the exit code.
  */
 export async function runTaskTraining(run: TaskTrainingRun): Promise<number> {
@@ -672,7 +683,7 @@ export async function runTaskTraining(run: TaskTrainingRun): Promise<number> {
     say('Next:')
     for (const line of run.next) say(`  ${line}`)
   }
-  return outcome.stopped === 'interrupted' ? 130 : 0
+  return outcome.stopped === 'interrupted' ? interruptedExitCode(io.interrupted) : 0
 }
 
 /** The settings as training info (JSON values; unset ones left out). */

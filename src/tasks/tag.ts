@@ -34,8 +34,8 @@ import type { TokenizerOptions } from '../text/tokenizers.js'
 import type { Vocabulary } from '../text/vocabulary.js'
 import { parseWidths } from './classify.js'
 import {
-  TASK_FIELDS, buildInputVocabulary, checkNotEmpty, encodeTokens, encoderArchitecture, inputTokenizer, loadTaskModel,
-  padInputs, predictionBatches, resolveTaskConfig, roundProbability, splitTokens, trainTask,
+  TASK_FIELDS, buildInputVocabulary, checkNotEmpty, encodeInputs, encodeTokens, encoderArchitecture, inputTokenizer, loadTaskModel,
+  padInputs, predictionBatches, recordedSettings, resolveTaskConfig, roundProbability, splitTokens, trainTask,
   type ConfigField, type ConfigOf, type TaskSession, type TrainHooks, type TrainOutcome, type ValidationScore,
 } from './common.js'
 
@@ -210,11 +210,7 @@ export class TextTagger {
    * @throws RecurError 'DATA' for an input without tokens.
    */
   async predict(inputs: readonly (FieldValue | readonly string[])[], options: { batch?: number; where?: readonly string[] } = {}): Promise<TagPrediction[]> {
-    const ids = inputs.map((input, i) => {
-      const encoded = this.encode(input)
-      checkNotEmpty('tag predict', encoded, options.where?.[i] ?? `input ${i + 1}`)
-      return encoded
-    })
+    const ids = encodeInputs('tag predict', inputs, (input) => this.encode(input), options.where)
     const { predicted, confidence } = await this.score(ids, null, options.batch ?? this.config.batch)
     return inputs.map((input, n) => ({
       tokens: this.tokens(input),
@@ -375,10 +371,7 @@ function alignedTokens(e: TagExample, index: number, tokenizer: TokenizerOptions
 }
 
 function configFromTraining(training: TaskTrainingInfo | null): TagConfig {
-  const partial: Record<string, unknown> = {}
-  if (training !== null) {
-    for (const name of Object.keys(TAG_FIELDS)) if (name !== 'binary' && training[name] !== undefined && training[name] !== null) partial[name] = training[name]
-  }
+  const partial = recordedSettings(training, Object.keys(TAG_FIELDS).filter((name) => name !== 'binary'))
   try {
     return resolveTagConfig(partial as Partial<TagConfig>)
   } catch {

@@ -33,6 +33,7 @@ import { gridLength, longestLength, padBatch, type PaddedBatch } from '../data/b
 import { sequenceReport, type SequenceReport } from '../data/metrics.js'
 import type { FieldValue } from '../data/parse.js'
 import { RecurError } from '../errors.js'
+import { fileInt } from '../io/file-values.js'
 import { saveModelFile } from '../io/model-file.js'
 import type { ModelFileInput } from '../io/model-format.js'
 import { resolveBackend } from '../kernels/registry.js'
@@ -45,12 +46,22 @@ import { detokenize, type TokenizerOptions } from '../text/tokenizers.js'
 import type { Vocabulary } from '../text/vocabulary.js'
 import {
   TASK_FIELDS, buildInputVocabulary, checkNotEmpty, encodeTokens, encoderArchitecture, inputTokenizer, loadTaskModel,
-  predictionBatches, resolveTaskConfig, textTokens, trainTask,
+  predictionBatches, recordedSettings, resolveTaskConfig, textTokens, trainTask,
   type ConfigField, type ConfigOf, type TaskSession, type TrainHooks, type TrainOutcome, type ValidationScore,
 } from './common.js'
 
 // ---------------------------------------------------------------------------------------------
 // Settings
+
+/**
+ * The most target tokens a model's default decoding limit (`decodeMaxLength` in its file) may be:
+ * it bounds the decoding loop, so a forged file must not set it to billions. The same bound as
+ * `--max-length` when training.
+ */
+export const MAX_DECODE_LENGTH = 65536
+
+/** The decoding limit of a model file that does not record one (files written before it was saved). */
+const DEFAULT_DECODE_LENGTH = 50
 
 /**
  * The encoder-decoder's settings: the shared ones, with defaults for translation (characters in,
@@ -63,7 +74,7 @@ export const TRANSLATE_FIELDS = {
   lr: { ...TASK_FIELDS.lr, default: 0.01 },
   targetLevel: { type: 'enum', values: ['char', 'word'], default: 'char', description: 'Target tokens: characters, or words and marks (e.g. space-separated symbols)' },
   targetEmbedding: { type: 'int', default: -1, min: -1, max: 8192, description: 'Decoder embedding width; 0 = one-hot, -1 = 0 at char level, 64 at word level (of the target)' },
-  maxLength: { type: 'int', default: 0, min: 0, description: 'Most target tokens to produce when decoding (0 = twice the longest training target, at least 10)' },
+  maxLength: { type: 'int', default: 0, min: 0, max: MAX_DECODE_LENGTH, description: 'Most target tokens to produce when decoding (0 = twice the longest training target, at least 10)' },
   valExamples: { type: 'int', default: 200, min: 0, description: 'Validation pairs decoded (greedily) for the exact match while training (0 = all)' },
 } as const satisfies Record<string, ConfigField>
 
@@ -175,7 +186,7 @@ export class TextTranslator {
   readonly model: Seq2Seq
   readonly input: TextSide
   readonly target: TextSide
-  /** The default decoding limit in target tokens: twice the longest training target, at least 10. */
+  /** The default decoding limit in target tokens: twice the longest training target, at least 10 (at most MAX_DECODE_LENGTH). */
   readonly maxLength: number
   /** The settings it was made with (defaults, for a model read from a file that does not record them). */
   readonly config: TranslateConfig
@@ -216,16 +227,19 @@ export class TextTranslator {
       decoder: { layers: resolved.layers, hidden: resolved.hidden, vocabularySize: targetVocabulary.size, embedding: targetWidth, dropout: resolved.dropout },
     }, resolved.seed)
     const longest = targets.reduce((most, tokens) => Math.max(most, tokens.length), 0)
-    const maxLength = resolved.maxLength > 0 ? resolved.maxLength : Math.max(10, 2 * longest)
+    const maxLength = resolved.maxLength > 0 ? resolved.maxLength : Math.min(MAX_DECODE_LENGTH, Math.max(10, 2 * longest))
     return new TextTranslator(model, { vocabulary: inputVocabulary, tokenizer: sides.input }, { vocabulary: targetVocabulary, tokenizer: sides.target }, resolved, maxLength)
   }
 
-  /** A translator from a decoded model file (`decodeTaskModel(bytes, kernels, 'seq2seq')`). */
-  static fromBundle(bundle: TaskBundle): TextTranslator {
+  /**
+   * A translator from a decoded model file (`decodeTaskModel(bytes, kernels, 'seq2seq')`).
+   * @param source names the file in errors (default 'model file')
+   * @throws RecurError 'FORMAT' when the recorded `decodeMaxLength` is not an integer in [1, MAX_DECODE_LENGTH].
+   */
+  static fromBundle(bundle: TaskBundle, source = 'model file'): TextTranslator {
     if (bundle.kind !== 'seq2seq') throw new RecurError('VERSION', `expected an encoder-decoder (seq2seq) model, got a ${bundle.kind} model`)
     const config = configFromTraining(bundle.training)
-    const recorded = bundle.training?.['decodeMaxLength']
-    const maxLength = typeof recorded === 'number' && Number.isInteger(recorded) && recorded >= 1 ? recorded : 50
+    const maxLength = recordedDecodeLength(bundle.training, source)
     const translator = new TextTranslator(bundle.model, bundle.input, bundle.target, config, maxLength)
     translator.training = bundle.training
     return translator
@@ -234,7 +248,7 @@ export class TextTranslator {
   /** Reads an encoder-decoder model file. @throws RecurError 'FILE', 'FORMAT' or 'VERSION', naming the file. */
   static async load(path: string, kernels?: Kernels): Promise<TextTranslator> {
     const k = kernels ?? (await resolveBackend())
-    return TextTranslator.fromBundle(await loadTaskModel(path, k, { command: 'translate', kind: 'seq2seq' }))
+    return TextTranslator.fromBundle(await loadTaskModel(path, k, { command: 'translate', kind: 'seq2seq' }), path)
   }
 
   /** The token ids of an input (unknown tokens as <UNK>). */
@@ -407,11 +421,19 @@ function targetSpecials(vocabulary: Vocabulary): { pad: number; bos: number; eos
 }
 
 /** The settings recorded in a model file's training info (those that are valid), defaults for the rest. */
+/**
+ * The decoding limit a model file records (`training.decodeMaxLength`), checked: it bounds the
+ * decoding loop. Absent (older files): 50.
+ */
+function recordedDecodeLength(training: TaskTrainingInfo | null, source: string): number {
+  const recorded = training?.['decodeMaxLength']
+  if (recorded === undefined) return DEFAULT_DECODE_LENGTH
+  const bad = (what: string) => new RecurError('FORMAT', `${source}: ${what}`, 'The file is damaged or was not written by recur')
+  return fileInt(recorded, 'training.decodeMaxLength', 1, MAX_DECODE_LENGTH, bad)
+}
+
 function configFromTraining(training: TaskTrainingInfo | null): TranslateConfig {
-  const partial: Record<string, unknown> = {}
-  if (training !== null) {
-    for (const name of Object.keys(TRANSLATE_FIELDS)) if (training[name] !== undefined && training[name] !== null) partial[name] = training[name]
-  }
+  const partial = recordedSettings(training, Object.keys(TRANSLATE_FIELDS))
   try {
     return resolveTranslateConfig(partial as Partial<TranslateConfig>)
   } catch {

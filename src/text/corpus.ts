@@ -49,7 +49,7 @@ export async function readCorpusFile(path: string): Promise<string> {
   try {
     bytes = await readFile(path)
   } catch (error) {
-    throw fileError(error, path, 'readCorpusFile')
+    throw fileError(error, path)
   }
   return decodeCorpus(bytes, path)
 }
@@ -138,7 +138,7 @@ export async function* streamCorpusFile(path: string, options: CorpusStreamOptio
     }
   } catch (error) {
     if (error instanceof RecurError) throw error
-    throw fileError(error, path, operation)
+    throw fileError(error, path)
   } finally {
     stream.destroy()
   }
@@ -311,7 +311,7 @@ async function openRegularFile(path: string, operation: string): Promise<FileHan
   try {
     handle = await open(path, 'r')
   } catch (error) {
-    throw fileError(error, path, operation)
+    throw fileError(error, path)
   }
   try {
     const stats = await handle.stat()
@@ -323,17 +323,26 @@ async function openRegularFile(path: string, operation: string): Promise<FileHan
   } catch (error) {
     await handle.close()
     if (error instanceof RecurError) throw error
-    throw fileError(error, path, operation)
+    throw fileError(error, path)
   }
 }
 
-function fileError(error: unknown, path: string, operation: string): RecurError {
+/** The 'FILE' error for a corpus file that could not be read. */
+function fileError(error: unknown, path: string): RecurError {
+  return fileReadError(error, path, 'Pass the path of a text file')
+}
+
+/**
+ * The 'FILE' error for a file that could not be read (`error` from node:fs): a missing path, a
+ * directory (`directoryHint` says what to pass instead), no permission, or another failure.
+ */
+export function fileReadError(error: unknown, path: string, directoryHint: string): RecurError {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
   let result: RecurError
   if (code === 'ENOENT') {
     result = new RecurError('FILE', `no such file: ${path}`, `Check the path (a relative path is resolved from ${process.cwd()})`)
   } else if (code === 'EISDIR') {
-    result = new RecurError('FILE', `${path} is a directory`, 'Pass the path of a text file')
+    result = new RecurError('FILE', `${path} is a directory`, directoryHint)
   } else if (code === 'EACCES' || code === 'EPERM') {
     result = new RecurError('FILE', `permission denied reading ${path}`, 'Check the file permissions')
   } else {

@@ -12,7 +12,7 @@
  * Browser-safe: no `node:` imports.
  */
 
-import { RecurError, expectInt } from '../errors.js'
+import { RecurError, describeValue, expectInt } from '../errors.js'
 import { BOS, EOS, PAD, UNK } from './special-tokens.js'
 
 export { BOS, EOS, PAD, UNK } from './special-tokens.js'
@@ -126,7 +126,7 @@ export class Vocabulary {
     } else if (source !== null && typeof source === 'object' && Symbol.iterator in source) {
       counts = countTokens(source as Iterable<string>)
     } else {
-      throw new RecurError('OPTION', `Vocabulary.build: expected a Map of counts, a TokenCounter or an iterable of tokens, got ${describe(source)}`)
+      throw new RecurError('OPTION', `Vocabulary.build: expected a Map of counts, a TokenCounter or an iterable of tokens, got ${describeValue(source)}`)
     }
 
     // Bucket the tokens by count, then take buckets from the most frequent down, each in
@@ -135,7 +135,7 @@ export class Vocabulary {
     const buckets = new Map<number, string[]>()
     counts.forEach((count, token) => {
       if (typeof token !== 'string' || token === '') {
-        throw new RecurError('OPTION', `Vocabulary.build: tokens must be non-empty strings, got ${describe(token)}`)
+        throw new RecurError('OPTION', `Vocabulary.build: tokens must be non-empty strings, got ${describeValue(token)}`)
       }
       if (!Number.isSafeInteger(count) || count < 0) {
         throw new RecurError('RANGE', `Vocabulary.build: count of ${JSON.stringify(token)} is ${count}, expected an integer >= 0`)
@@ -181,31 +181,31 @@ export class Vocabulary {
       }
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new RecurError('FORMAT', `Vocabulary.fromJSON: expected an object { format, version, tokens }, got ${describe(value)}`)
+      throw new RecurError('FORMAT', `Vocabulary.fromJSON: expected an object { format, version, tokens }, got ${describeValue(value)}`)
     }
     const record = value as Record<string, unknown>
     if (record['format'] !== JSON_FORMAT) {
-      throw new RecurError('FORMAT', `Vocabulary.fromJSON: format is ${describe(record['format'])}, expected "${JSON_FORMAT}"`, 'is this a vocabulary file written by recur?')
+      throw new RecurError('FORMAT', `Vocabulary.fromJSON: format is ${describeValue(record['format'])}, expected "${JSON_FORMAT}"`, 'is this a vocabulary file written by recur?')
     }
     if (record['version'] !== JSON_VERSION) {
-      throw new RecurError('VERSION', `Vocabulary.fromJSON: version ${describe(record['version'])} is not supported (this recur reads version ${JSON_VERSION})`)
+      throw new RecurError('VERSION', `Vocabulary.fromJSON: version ${describeValue(record['version'])} is not supported (this recur reads version ${JSON_VERSION})`)
     }
     const tokens = record['tokens']
     if (!Array.isArray(tokens)) {
-      throw new RecurError('FORMAT', `Vocabulary.fromJSON: tokens is ${describe(tokens)}, expected an array of strings`)
+      throw new RecurError('FORMAT', `Vocabulary.fromJSON: tokens is ${describeValue(tokens)}, expected an array of strings`)
     }
     return Vocabulary.fromCheckedList(tokens, 'Vocabulary.fromJSON')
   }
 
   private static fromCheckedList(tokens: readonly unknown[], operation: string): Vocabulary {
     if (!Array.isArray(tokens)) {
-      throw new RecurError('FORMAT', `${operation}: expected an array of tokens, got ${describe(tokens)}`)
+      throw new RecurError('FORMAT', `${operation}: expected an array of tokens, got ${describeValue(tokens)}`)
     }
     const ids = new Map<string, number>()
     for (let id = 0; id < tokens.length; id++) {
       const token = tokens[id]
       if (typeof token !== 'string' || token === '') {
-        throw new RecurError('FORMAT', `${operation}: token ${id} is ${describe(token)}, expected a non-empty string`)
+        throw new RecurError('FORMAT', `${operation}: token ${id} is ${describeValue(token)}, expected a non-empty string`)
       }
       const first = ids.get(token)
       if (first !== undefined) {
@@ -340,12 +340,12 @@ export class Vocabulary {
 
 function checkSpecials(specials: readonly string[]): readonly string[] {
   if (!Array.isArray(specials)) {
-    throw new RecurError('OPTION', `Vocabulary.build: specials must be an array of strings, got ${describe(specials)}`)
+    throw new RecurError('OPTION', `Vocabulary.build: specials must be an array of strings, got ${describeValue(specials)}`)
   }
   const seen = new Set<string>()
   for (const special of specials) {
     if (typeof special !== 'string' || special === '') {
-      throw new RecurError('OPTION', `Vocabulary.build: special ${describe(special)} is not a non-empty string`)
+      throw new RecurError('OPTION', `Vocabulary.build: special ${describeValue(special)} is not a non-empty string`)
     }
     if (seen.has(special)) throw new RecurError('OPTION', `Vocabulary.build: special ${JSON.stringify(special)} is listed twice`)
     seen.add(special)
@@ -367,16 +367,6 @@ function countTokens(tokens: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>()
   for (const token of tokens) counts.set(token, (counts.get(token) ?? 0) + 1)
   return counts
-}
-
-function describe(value: unknown): string {
-  if (Array.isArray(value)) return 'an array'
-  if (value === null) return 'null'
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
-  if (typeof value === 'object') return 'an object'
-  if (value === undefined) return 'missing'
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return `a ${typeof value}`
 }
 
 /** Options of `TokenCounter`. */

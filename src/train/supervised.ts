@@ -20,7 +20,8 @@ import { Optimizer, clipGradients, scheduledLr, type OptimizerKind, type Optimiz
 /** 2^-64: the factor that brings an overflowing gradient norm back into f32 range. */
 const HUGE_GRADIENT_SCALE = 2 ** -64
 
-export interface SupervisedOptions {
+/** How a step updates the weights: the optimizer, its learning-rate schedule and gradient clipping. */
+export interface OptimizationOptions {
   lr: number
   optimizer: OptimizerKind
   weightDecay: number
@@ -28,6 +29,9 @@ export interface SupervisedOptions {
   clip: number
   schedule: ScheduleKind
   warmup: number
+}
+
+export interface SupervisedOptions extends OptimizationOptions {
   /** Total steps, for the schedule. */
   steps: number
   /** What a non-finite step does (`guard.ts`); default: skip it, and stop after 5 in a row. */

@@ -6,20 +6,13 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createCell, type CellOptions, type State } from '../../src/cells/index.js'
+import { createCell, type State } from '../../src/cells/index.js'
 import { ParamBuilder } from '../../src/params.js'
 import { gradientCheck, type GradientCheckTarget } from '../../src/train/gradcheck.js'
 import { f64, randomBuffer, Random } from '../helpers/setup.js'
+import { CELL_VARIANTS, randomizeParams } from '../helpers/cell-variants.js'
 
-const cases: [string, Omit<CellOptions, 'inputSize' | 'hiddenSize'>][] = [
-  ['rnn', { kind: 'rnn' }],
-  ['gru reset-after', { kind: 'gru', reset: 'after' }],
-  ['gru reset-before', { kind: 'gru', reset: 'before' }],
-  ['lstm', { kind: 'lstm' }],
-  ['lstm peephole', { kind: 'lstm', peephole: true }],
-]
-
-for (const [label, options] of cases) {
+for (const [label, options] of CELL_VARIANTS) {
   for (const reverse of [false, true]) {
     test(`gradient check: ${label}${reverse ? ' (reverse)' : ''}`, async () => {
       const k = f64()
@@ -28,8 +21,7 @@ for (const [label, options] of cases) {
       const params = new ParamBuilder()
       const cell = createCell(params, 'cell', { ...options, inputSize: X, hiddenSize: H, reverse })
       const store = params.build(k, random)
-      // Non-trivial values everywhere (biases and peepholes start at zero otherwise).
-      k.write(store.values, Array.from({ length: store.size }, () => random.range(-0.6, 0.6)))
+      randomizeParams(k, store, random)
       const xs = randomBuffer(k, T * B * X, random)
       const init: State = { h: randomBuffer(k, B * H, random), c: cell.hasCellState ? randomBuffer(k, B * H, random) : null }
       const R = randomBuffer(k, T * B * H, random)

@@ -18,25 +18,14 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createCell, Workspace, type CellOptions, type RecurrentCell, type State } from '../../src/cells/index.js'
+import { createCell, Workspace, type RecurrentCell, type State } from '../../src/cells/index.js'
 import type { BufferHandle, Kernels } from '../../src/kernels/types.js'
 import { RecurrentLayer, StackedRecurrent, type Merge } from '../../src/layers/recurrent.js'
-import { ParamBuilder, type ParamStore } from '../../src/params.js'
+import { ParamBuilder } from '../../src/params.js'
 import { f64, maxRelativeError, randomBuffer, randomIds, Random } from '../helpers/setup.js'
+import { CELL_VARIANTS, randomizeParams } from '../helpers/cell-variants.js'
 
 const TOLERANCE = 1e-12
-
-const CELLS: [string, Pick<CellOptions, 'kind' | 'reset' | 'peephole'>][] = [
-  ['rnn', { kind: 'rnn' }],
-  ['gru reset-after', { kind: 'gru', reset: 'after' }],
-  ['gru reset-before', { kind: 'gru', reset: 'before' }],
-  ['lstm', { kind: 'lstm' }],
-  ['lstm peephole', { kind: 'lstm', peephole: true }],
-]
-
-function randomize(k: Kernels, store: ParamStore, random: Random): void {
-  k.write(store.values, Array.from({ length: store.size }, () => random.range(-0.6, 0.6)))
-}
 
 const read = async (k: Kernels, buf: BufferHandle): Promise<Float64Array> => Float64Array.from(await k.read(buf))
 
@@ -120,7 +109,7 @@ async function cellSteps(
 
 // ---- single cells ------------------------------------------------------------------------------------------
 
-for (const [label, options] of CELLS) {
+for (const [label, options] of CELL_VARIANTS) {
   for (const reverse of [false, true]) {
     for (const [input, masked] of [['dense', false], ['lookup', false], ['dense', true]] as const) {
       const variant = `${input === 'lookup' ? ', token-id input' : ''}${masked ? ', with a padding mask' : ''}`
@@ -131,7 +120,7 @@ for (const [label, options] of CELLS) {
         const params = new ParamBuilder()
         const cell = createCell(params, 'cell', { ...options, inputSize: X, hiddenSize: H, reverse, input })
         const store = params.build(k, random)
-        randomize(k, store, random)
+        randomizeParams(k, store, random)
         const xs = input === 'lookup' ? randomIds(k, T * B, X, random) : randomBuffer(k, T * B * X, random)
         const [init] = randomStates(k, 1, B, H, cell.hasCellState, random)
         const dys = randomBuffer(k, T * B * H, random)
@@ -179,7 +168,7 @@ for (const [label, options] of CELLS) {
 
 // ---- a bidirectional layer, per direction -----------------------------------------------------------------
 
-for (const [label, options] of CELLS) {
+for (const [label, options] of CELL_VARIANTS) {
   for (const merge of ['concat', 'sum'] as const satisfies readonly Merge[]) {
     test(`T single steps per direction = one bidirectional call: ${label}, merge ${merge}`, async () => {
       const k = f64()
@@ -188,7 +177,7 @@ for (const [label, options] of CELLS) {
       const params = new ParamBuilder()
       const layer = new RecurrentLayer(params, 'bi', { ...options, inputSize: X, hiddenSize: H, bidirectional: true, merge })
       const store = params.build(k, random)
-      randomize(k, store, random)
+      randomizeParams(k, store, random)
       const withC = layer.cells[0].hasCellState
       const W = layer.outputSize
       const xs = randomBuffer(k, T * B * X, random)
@@ -242,7 +231,7 @@ for (const [label, options] of CELLS) {
 
 // ---- stacks of unidirectional layers ----------------------------------------------------------------------
 
-for (const [label, options] of CELLS) {
+for (const [label, options] of CELL_VARIANTS) {
   for (const layers of [2, 3]) {
     test(`T single steps = one call over T: stacked ${label}, ${layers} layers`, async () => {
       const k = f64()
@@ -251,7 +240,7 @@ for (const [label, options] of CELLS) {
       const params = new ParamBuilder()
       const model = new StackedRecurrent(params, 'stack', { ...options, inputSize: X, hiddenSize: H, layers })
       const store = params.build(k, random)
-      randomize(k, store, random)
+      randomizeParams(k, store, random)
       const xs = randomBuffer(k, T * B * X, random)
       const init = randomStates(k, model.stateCount, B, H, model.hasCellState, random)
       const dys = randomBuffer(k, T * B * H, random)

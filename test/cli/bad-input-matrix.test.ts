@@ -20,29 +20,11 @@ import { basename, join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
 import { program } from '../../src/cli/main.js'
-import { main } from '../../src/cli/main.js'
 import type { CommandGroup, CommandSpec, FlagSpec } from '../../src/cli/args.js'
-import { CollectingStream, stackLines, syntheticCorpus } from '../helpers/lm.js'
-
-interface Result {
-  code: number
-  out: string
-  err: string
-}
+import { runCli, stackLines, syntheticCorpus } from '../helpers/lm.js'
 
 /** Runs `recur ...argv` in this process; standard input holds `stdin` (default: nothing). */
-async function recur(argv: readonly string[], stdin = ''): Promise<Result> {
-  const out = new CollectingStream()
-  const err = new CollectingStream()
-  const code = await main(argv, {
-    out: out as unknown as NodeJS.WritableStream,
-    err: err as unknown as NodeJS.WritableStream,
-    env: { RECUR_BACKEND: 'reference' },
-    interrupted: { value: false },
-    readStdin: async () => stdin,
-  })
-  return { code, out: out.text, err: err.text }
-}
+const recur = (argv: readonly string[], stdin = '') => runCli(argv, { stdin })
 
 let dir: string
 const path = (name: string) => join(dir, name)

@@ -9,78 +9,18 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { main } from '../../src/cli/main.js'
 import { decodeModelFile } from '../../src/io/model-format.js'
 import { Random } from '../../src/random.js'
 import { readTrainingLog } from '../../src/train/log.js'
-
-interface Result {
-  code: number
-  out: string
-  err: string
-}
-
-class Collector {
-  readonly isTTY = false
-  text = ''
-  write(chunk: string | Uint8Array): boolean {
-    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    return true
-  }
-}
-
-/** Runs `recur ...argv` in-process; `stdin` is what standard input holds. */
-async function recur(argv: readonly string[], options: { stdin?: string; interrupted?: { value: boolean } } = {}): Promise<Result> {
-  const out = new Collector()
-  const err = new Collector()
-  const code = await main(argv, {
-    out: out as unknown as NodeJS.WritableStream,
-    err: err as unknown as NodeJS.WritableStream,
-    env: { RECUR_BACKEND: 'reference' },
-    interrupted: options.interrupted ?? { value: false },
-    readStdin: async () => {
-      if (options.stdin === undefined) throw new Error('the test gave no standard input')
-      return options.stdin
-    },
-  })
-  return { code, out: out.text, err: err.text }
-}
-
-/** Lines of a stack trace ("    at f (file:1:2)"), not help text that wraps to "at least 1". */
-function stackLines(text: string): string[] {
-  return text.split('\n').filter((line) => /^\s+at /.test(line) && /:\d+:\d+\)?$/.test(line))
-}
-
-function ok(result: Result, what: string): void {
-  assert.equal(result.code, 0, `${what} exited ${result.code}: ${result.err}`)
-  assert.deepEqual(stackLines(result.out + result.err), [], `${what}: no stack trace`)
-}
-
-/** A failure: the exit code, exactly one line on stderr matching `pattern`, nothing on stdout, no stack. */
-function fails(result: Result, code: number, pattern: RegExp): void {
-  assert.equal(result.code, code, `exit code (stderr: ${result.err})`)
-  assert.equal(result.out, '')
-  const lines = result.err.trimEnd().split('\n')
-  assert.equal(lines.length, 1, `one line: ${result.err}`)
-  assert.match(lines[0]!, /^recur: error: /)
-  assert.match(lines[0]!, pattern)
-}
+import { assertFailedWithOneLine, assertSucceeded, runCli, type CliResult } from '../helpers/cli.js'
+import { wordOrderSentence } from '../helpers/tasks.js'
 
 const FILLER = ['the', 'a', 'big', 'red', 'sat', 'on', 'mat', 'saw']
 
-/** Word-order sentences (see test/tasks/classify.test.ts), as records. */
+/** Word-order sentences (`wordOrderSentence`), as records. */
 function records(n: number, seed: number): { text: string; label: string }[] {
   const random = new Random(seed)
-  return Array.from({ length: n }, () => {
-    const length = 4 + random.int(4)
-    const words = Array.from({ length }, () => FILLER[random.int(FILLER.length)]!)
-    const cat = random.int(length)
-    let dog = random.int(length - 1)
-    if (dog >= cat) dog++
-    words[cat] = 'cat'
-    words[dog] = 'dog'
-    return { text: words.join(' '), label: cat < dog ? 'cat-first' : 'dog-first' }
-  })
+  return Array.from({ length: n }, () => wordOrderSentence(random, FILLER, 4, 4))
 }
 
 let dir: string
@@ -105,13 +45,13 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('recur classify train', () => {
-  let trained: Result
+  let trained: CliResult
   before(async () => {
-    trained = await recur(['classify', 'train', '--data', path('train.jsonl'), '--valid', path('valid.jsonl'), '--epochs', '2', '--checkpoint-every', '3', ...tiny, '--out', path('run/model.recur')])
+    trained = await runCli(['classify', 'train', '--data', path('train.jsonl'), '--valid', path('valid.jsonl'), '--epochs', '2', '--checkpoint-every', '3', ...tiny, '--out', path('run/model.recur')])
   })
 
   test('trains, saves, and says where the model is and what to run next (messages on stderr)', () => {
-    ok(trained, 'train')
+    assertSucceeded(trained, 'train')
     assert.equal(trained.out, '')
     assert.match(trained.err, /word-level GRU, 1 x 8, final pooling/)
     assert.match(trained.err, /2 labels \(softmax\): cat-first, dog-first/)
@@ -139,8 +79,8 @@ describe('recur classify train', () => {
   })
 
   test('--json prints one JSON summary on stdout and nothing on stderr', async () => {
-    const r = await recur(['classify', 'train', '--data', path('train.jsonl'), '--steps', '4', '--val-fraction', '0.25', ...tiny, '--out', path('json/model.recur'), '--json'])
-    ok(r, 'train --json')
+    const r = await runCli(['classify', 'train', '--data', path('train.jsonl'), '--steps', '4', '--val-fraction', '0.25', ...tiny, '--out', path('json/model.recur'), '--json'])
+    assertSucceeded(r, 'train --json')
     assert.equal(r.err, '')
     const summary = JSON.parse(r.out) as Record<string, unknown>
     assert.equal(summary['model'], path('json/model.recur'))
@@ -154,27 +94,27 @@ describe('recur classify train', () => {
   })
 
   test('reads CSV and TSV (format from the extension, fields by name)', async () => {
-    ok(await recur(['classify', 'train', '--data', path('train.csv'), '--steps', '2', ...tiny, '--out', path('csv.recur'), '--json']), 'train csv')
-    ok(await recur(['classify', 'train', '--data', path('train.tsv'), '--input-field', 'sentence', '--label-field', 'class', '--input-level', 'char', '--steps', '2', ...tiny, '--out', path('tsv.recur'), '--json']), 'train tsv')
+    assertSucceeded(await runCli(['classify', 'train', '--data', path('train.csv'), '--steps', '2', ...tiny, '--out', path('csv.recur'), '--json']), 'train csv')
+    assertSucceeded(await runCli(['classify', 'train', '--data', path('train.tsv'), '--input-field', 'sentence', '--label-field', 'class', '--input-level', 'char', '--steps', '2', ...tiny, '--out', path('tsv.recur'), '--json']), 'train tsv')
     const meta = decodeModelFile(readFileSync(path('tsv.recur'))).meta as { input: { tokenizer: { level: string } } }
     assert.equal(meta.input.tokenizer.level, 'char')
   })
 
   test('several labels per record make a multi-label model; predict lists the labels', async () => {
-    const r = await recur(['classify', 'train', '--data', path('multi.jsonl'), '--val-fraction', '0', '--steps', '2', ...tiny, '--out', path('multi.recur'), '--json'])
-    ok(r, 'train multi-label')
+    const r = await runCli(['classify', 'train', '--data', path('multi.jsonl'), '--val-fraction', '0', '--steps', '2', ...tiny, '--out', path('multi.recur'), '--json'])
+    assertSucceeded(r, 'train multi-label')
     const summary = JSON.parse(r.out) as Record<string, unknown>
     assert.equal(summary['multiLabel'], true)
     assert.equal(summary['valAccuracy'] ?? null, null)
-    const p = await recur(['classify', 'predict', path('multi.recur'), 'cat dog'])
-    ok(p, 'predict multi-label')
+    const p = await runCli(['classify', 'predict', path('multi.recur'), 'cat dog'])
+    assertSucceeded(p, 'predict multi-label')
     const line = JSON.parse(p.out) as { labels: string[]; probabilities: Record<string, number> }
     assert.ok(Array.isArray(line.labels))
     assert.deepEqual(Object.keys(line.probabilities), ['cat', 'dog'])
   })
 
   test('Ctrl-C stops after the current step, saves the model and exits 130', async () => {
-    const r = await recur(['classify', 'train', '--data', path('train.jsonl'), '--steps', '50', ...tiny, '--out', path('stopped.recur')], { interrupted: { value: true } })
+    const r = await runCli(['classify', 'train', '--data', path('train.jsonl'), '--steps', '50', ...tiny, '--out', path('stopped.recur')], { interrupted: { value: true } })
     assert.equal(r.code, 130, r.err)
     assert.match(r.err, /Interrupted: the model so far is saved/)
     const meta = decodeModelFile(readFileSync(path('stopped.recur'))).meta as { training: Record<string, unknown> }
@@ -186,8 +126,8 @@ describe('recur classify predict and eval', () => {
   const model = () => path('run/model.recur')
 
   test('predict: texts as arguments give one JSON line each with the label, its probability and all probabilities', async () => {
-    const r = await recur(['classify', 'predict', model(), 'the cat saw a dog', 'a dog sat on the cat'])
-    ok(r, 'predict')
+    const r = await runCli(['classify', 'predict', model(), 'the cat saw a dog', 'a dog sat on the cat'])
+    assertSucceeded(r, 'predict')
     const lines = r.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { input: string; label: string; probability: number; probabilities: Record<string, number> })
     assert.deepEqual(lines.map((l) => l.input), ['the cat saw a dog', 'a dog sat on the cat'])
     for (const line of lines) {
@@ -198,29 +138,29 @@ describe('recur classify predict and eval', () => {
   })
 
   test('predict reads standard input: plain lines or JSON lines, and --model instead of the argument', async () => {
-    const plain = await recur(['classify', 'predict', model()], { stdin: 'the cat saw the dog\n\n  \nthe dog saw the cat\n' })
-    ok(plain, 'predict stdin lines')
+    const plain = await runCli(['classify', 'predict', model()], { stdin: 'the cat saw the dog\n\n  \nthe dog saw the cat\n' })
+    assertSucceeded(plain, 'predict stdin lines')
     assert.deepEqual(plain.out.trimEnd().split('\n').map((l) => (JSON.parse(l) as { input: string }).input), ['the cat saw the dog', 'the dog saw the cat'])
-    const jsonl = await recur(['classify', 'predict', '--model', model()], { stdin: '{"text": "cat dog", "id": 1}\n{"text": "dog cat", "id": 2}\n' })
-    ok(jsonl, 'predict stdin jsonl')
+    const jsonl = await runCli(['classify', 'predict', '--model', model()], { stdin: '{"text": "cat dog", "id": 1}\n{"text": "dog cat", "id": 2}\n' })
+    assertSucceeded(jsonl, 'predict stdin jsonl')
     assert.equal(jsonl.out.trimEnd().split('\n').length, 2)
   })
 
   test('predict reads --data files: JSON lines, CSV, and .txt as one text per line', async () => {
-    const fromJsonl = await recur(['classify', 'predict', model(), '--data', path('valid.jsonl')])
-    ok(fromJsonl, 'predict --data jsonl')
+    const fromJsonl = await runCli(['classify', 'predict', model(), '--data', path('valid.jsonl')])
+    assertSucceeded(fromJsonl, 'predict --data jsonl')
     assert.equal(fromJsonl.out.trimEnd().split('\n').length, 16)
-    const fromCsv = await recur(['classify', 'predict', model(), '--data', path('train.csv')])
-    ok(fromCsv, 'predict --data csv')
+    const fromCsv = await runCli(['classify', 'predict', model(), '--data', path('train.csv')])
+    assertSucceeded(fromCsv, 'predict --data csv')
     assert.equal((JSON.parse(fromCsv.out.split('\n')[0]!) as { input: string }).input.endsWith(', then'), true)
-    const fromText = await recur(['classify', 'predict', model(), '--data', path('inputs.txt')])
-    ok(fromText, 'predict --data txt')
+    const fromText = await runCli(['classify', 'predict', model(), '--data', path('inputs.txt')])
+    assertSucceeded(fromText, 'predict --data txt')
     assert.equal(fromText.out.trimEnd().split('\n').length, 2)
   })
 
   test('eval prints accuracy, the per-class table, macro-F1 and the confusion matrix', async () => {
-    const r = await recur(['classify', 'eval', model(), '--data', path('valid.jsonl')])
-    ok(r, 'eval')
+    const r = await runCli(['classify', 'eval', model(), '--data', path('valid.jsonl')])
+    assertSucceeded(r, 'eval')
     assert.match(r.out, /16 examples/)
     assert.match(r.out, /precision\s+recall\s+f1\s+support/)
     assert.match(r.out, /accuracy \d\.\d{4} \(\d+ of 16\)/)
@@ -229,8 +169,8 @@ describe('recur classify predict and eval', () => {
   })
 
   test('eval --json gives accuracy, per-class scores, macro-F1 and the confusion matrix by label', async () => {
-    const r = await recur(['classify', 'eval', '--model', model(), '--data', path('valid.jsonl'), '--json'])
-    ok(r, 'eval --json')
+    const r = await runCli(['classify', 'eval', '--model', model(), '--data', path('valid.jsonl'), '--json'])
+    assertSucceeded(r, 'eval --json')
     const result = JSON.parse(r.out) as { examples: number; accuracy: number; macroF1: number; perClass: Record<string, { support: number }>; confusion: { labels: string[]; matrix: number[][] } }
     assert.equal(result.examples, 16)
     assert.ok(result.accuracy >= 0 && result.accuracy <= 1)
@@ -243,48 +183,48 @@ describe('recur classify predict and eval', () => {
 
 describe('recur classify: one-line errors with the right exit code', () => {
   test('a missing field names the fields there are and the closest one (exit 1)', async () => {
-    fails(await recur(['classify', 'train', '--data', path('train.jsonl'), '--label-field', 'lable', ...tiny]), 1, /train\.jsonl line 1: no field "lable".*did you mean "label"/i)
-    fails(await recur(['classify', 'train', '--data', path('train.csv'), '--input-field', 'txt', ...tiny]), 1, /no column "txt".*did you mean "text"/i)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('train.jsonl'), '--label-field', 'lable', ...tiny]), 1, /train\.jsonl line 1: no field "lable".*did you mean "label"/i)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('train.csv'), '--input-field', 'txt', ...tiny]), 1, /no column "txt".*did you mean "text"/i)
   })
 
   test('an empty dataset, a malformed line, one label only (exit 1)', async () => {
-    fails(await recur(['classify', 'train', '--data', path('empty.jsonl')]), 1, /empty\.jsonl is empty/)
-    fails(await recur(['classify', 'train', '--data', path('malformed.jsonl')]), 1, /malformed\.jsonl line 2: not valid JSON/)
-    fails(await recur(['classify', 'train', '--data', path('one-label.jsonl'), '--val-fraction', '0']), 1, /every example has the label "x"/)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('empty.jsonl')]), 1, /empty\.jsonl is empty/)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('malformed.jsonl')]), 1, /malformed\.jsonl line 2: not valid JSON/)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('one-label.jsonl'), '--val-fraction', '0']), 1, /every example has the label "x"/)
   })
 
   test('an unknown label at eval names the label, the line and the closest known label (exit 1)', async () => {
-    fails(await recur(['classify', 'eval', path('run/model.recur'), '--data', path('unknown-label.jsonl')]), 1, /unknown-label\.jsonl line 1: unknown label "cat-frist".*did you mean "cat-first"/i)
+    assertFailedWithOneLine(await runCli(['classify', 'eval', path('run/model.recur'), '--data', path('unknown-label.jsonl')]), 1, /unknown-label\.jsonl line 1: unknown label "cat-frist".*did you mean "cat-first"/i)
   })
 
   test('command-line mistakes exit 2: no --data, no model, a bad --dense, an unknown flag', async () => {
-    fails(await recur(['classify', 'train']), 2, /needs --data FILE/)
-    fails(await recur(['classify', 'predict'], { stdin: 'x\n' }), 2, /missing the model file/)
-    fails(await recur(['classify', 'eval', path('run/model.recur')]), 2, /needs --data FILE/)
-    fails(await recur(['classify', 'train', '--data', path('train.jsonl'), '--dense', '8,x']), 2, /--dense: "x" is not a layer width/)
-    fails(await recur(['classify', 'train', '--data', path('train.jsonl'), '--pooling', 'avg']), 2, /--pooling must be one of final, mean, max/)
+    assertFailedWithOneLine(await runCli(['classify', 'train']), 2, /needs --data FILE/)
+    assertFailedWithOneLine(await runCli(['classify', 'predict'], { stdin: 'x\n' }), 2, /missing the model file/)
+    assertFailedWithOneLine(await runCli(['classify', 'eval', path('run/model.recur')]), 2, /needs --data FILE/)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('train.jsonl'), '--dense', '8,x']), 2, /--dense: "x" is not a layer width/)
+    assertFailedWithOneLine(await runCli(['classify', 'train', '--data', path('train.jsonl'), '--pooling', 'avg']), 2, /--pooling must be one of final, mean, max/)
   })
 
   test('a missing model file, or a model of another kind (exit 1)', async () => {
-    fails(await recur(['classify', 'predict', path('nope.recur'), 'text']), 1, /model file .*nope\.recur does not exist/)
+    assertFailedWithOneLine(await runCli(['classify', 'predict', path('nope.recur'), 'text']), 1, /model file .*nope\.recur does not exist/)
     writeFileSync(path('tags.jsonl'), '{"text": "a b", "tags": "x y"}\n{"text": "b a", "tags": "y x"}\n')
-    ok(await recur(['tag', 'train', '--data', path('tags.jsonl'), '--steps', '1', '--hidden', '4', '--val-fraction', '0', '--out', path('tagger.recur'), '--json']), 'tag train')
-    fails(await recur(['classify', 'predict', path('tagger.recur'), 'a b']), 1, /kind "tagger", expected kind "classifier"/)
+    assertSucceeded(await runCli(['tag', 'train', '--data', path('tags.jsonl'), '--steps', '1', '--hidden', '4', '--val-fraction', '0', '--out', path('tagger.recur'), '--json']), 'tag train')
+    assertFailedWithOneLine(await runCli(['classify', 'predict', path('tagger.recur'), 'a b']), 1, /kind "tagger", expected kind "classifier"/)
   })
 })
 
 describe('recur classify --help', () => {
   test('the group lists its commands; each command documents its flags', async () => {
-    const group = await recur(['classify', '--help'])
-    ok(group, 'classify --help')
+    const group = await runCli(['classify', '--help'])
+    assertSucceeded(group, 'classify --help')
     assert.match(group.out, /^Usage: recur classify <command>/)
     for (const command of ['train', 'predict', 'eval']) assert.match(group.out, new RegExp(`^  ${command}  `, 'm'), command)
-    const train = await recur(['classify', 'train', '--help'])
-    ok(train, 'classify train --help')
+    const train = await runCli(['classify', 'train', '--help'])
+    assertSucceeded(train, 'classify train --help')
     for (const flag of ['--data', '--valid', '--val-fraction', '--input-field', '--label-field', '--input-level', '--pooling', '--dense', '--out', '--cell', '--[no-]bucket', '--json']) {
       assert.ok(train.out.includes(flag), `mentions ${flag}`)
     }
-    const all = await recur(['--help'])
+    const all = await runCli(['--help'])
     assert.match(all.out, /classify train/)
     assert.match(all.out, /tag predict/)
   })

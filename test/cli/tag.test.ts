@@ -9,61 +9,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { main } from '../../src/cli/main.js'
 import { decodeModelFile } from '../../src/io/model-format.js'
 import { Random } from '../../src/random.js'
+import { assertFailedWithOneLine, assertSucceeded, runCli } from '../helpers/cli.js'
 
-interface Result {
-  code: number
-  out: string
-  err: string
-}
-
-class Collector {
-  readonly isTTY = false
-  text = ''
-  write(chunk: string | Uint8Array): boolean {
-    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    return true
-  }
-}
-
-/** Runs `recur ...argv` in-process; `stdin` is what standard input holds. */
-async function recur(argv: readonly string[], stdin?: string): Promise<Result> {
-  const out = new Collector()
-  const err = new Collector()
-  const code = await main(argv, {
-    out: out as unknown as NodeJS.WritableStream,
-    err: err as unknown as NodeJS.WritableStream,
-    env: { RECUR_BACKEND: 'reference' },
-    interrupted: { value: false },
-    readStdin: async () => {
-      if (stdin === undefined) throw new Error('the test gave no standard input')
-      return stdin
-    },
-  })
-  return { code, out: out.text, err: err.text }
-}
-
-/** Lines of a stack trace ("    at f (file:1:2)"), not help text that wraps to "at least 1". */
-function stackLines(text: string): string[] {
-  return text.split('\n').filter((line) => /^\s+at /.test(line) && /:\d+:\d+\)?$/.test(line))
-}
-
-function ok(result: Result, what: string): void {
-  assert.equal(result.code, 0, `${what} exited ${result.code}: ${result.err}`)
-  assert.deepEqual(stackLines(result.out + result.err), [], `${what}: no stack trace`)
-}
-
-/** A failure: the exit code, exactly one line on stderr matching `pattern`, nothing on stdout, no stack. */
-function fails(result: Result, code: number, pattern: RegExp): void {
-  assert.equal(result.code, code, `exit code (stderr: ${result.err})`)
-  assert.equal(result.out, '')
-  const lines = result.err.trimEnd().split('\n')
-  assert.equal(lines.length, 1, `one line: ${result.err}`)
-  assert.match(lines[0]!, /^recur: error: /)
-  assert.match(lines[0]!, pattern)
-}
+/** Runs `recur ...argv` in this process; `stdin` is what standard input holds. */
+const recur = (argv: readonly string[], stdin?: string) => runCli(argv, { stdin })
 
 /** Sentences with one entity typed by the word after it ('corp' -> ORG, 'river' -> LOC), BIO tags. */
 function entities(n: number, seed: number): { text: string; tags: string[] }[] {
@@ -106,9 +57,9 @@ describe('recur tag train', () => {
   test('trains a bidirectional BIO tagger and says where the model is and what to run next', async () => {
     const r = await recur(['tag', 'train', '--data', path('ner.jsonl'), '--valid', path('ner-valid.tsv'), '--input-field', 'text', '--epochs', '2', ...tiny, '--out', path('ner.recur')])
     // The validation file names its columns differently: the fields are the same for both files.
-    fails(r, 1, /ner-valid\.tsv line 1: no column "text"/)
+    assertFailedWithOneLine(r, 1, /ner-valid\.tsv line 1: no column "text"/)
     const trained = await recur(['tag', 'train', '--data', path('ner.jsonl'), '--epochs', '2', ...tiny, '--out', path('ner.recur')])
-    ok(trained, 'tag train')
+    assertSucceeded(trained, 'tag train')
     assert.equal(trained.out, '')
     assert.match(trained.err, /word-level bidirectional GRU, 1 x 8/)
     assert.match(trained.err, /5 tags \(softmax\): B-LOC, B-ORG, I-LOC, I-ORG, O/)
@@ -125,7 +76,7 @@ describe('recur tag train', () => {
 
   test("--json; tags exactly 0 and 1 (a CSV file) give the binary sigmoid tagger", async () => {
     const r = await recur(['tag', 'train', '--data', path('binary.csv'), '--steps', '3', ...tiny, '--out', path('binary.recur'), '--json'])
-    ok(r, 'tag train --json')
+    assertSucceeded(r, 'tag train --json')
     assert.equal(r.err, '')
     const summary = JSON.parse(r.out) as Record<string, unknown>
     assert.equal(summary['binary'], true)
@@ -141,7 +92,7 @@ describe('recur tag train', () => {
 describe('recur tag predict and eval', () => {
   test('predict: one JSON line per input with its tokens, one tag per token and their probabilities', async () => {
     const r = await recur(['tag', 'predict', path('ner.recur'), 'we saw Acme Stone corp', 'oak river'])
-    ok(r, 'tag predict')
+    assertSucceeded(r, 'tag predict')
     const lines = r.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { input: string; tokens: string[]; tags: string[]; probabilities: number[] })
     assert.equal(lines.length, 2)
     assert.deepEqual(lines[0]!.tokens, ['we', 'saw', 'Acme', 'Stone', 'corp'])
@@ -155,55 +106,55 @@ describe('recur tag predict and eval', () => {
 
   test('predict reads standard input (lines or JSON lines) and --data files', async () => {
     const plain = await recur(['tag', 'predict', path('ner.recur')], 'we met oak corp\nacme river\n')
-    ok(plain, 'predict stdin')
+    assertSucceeded(plain, 'predict stdin')
     assert.equal(plain.out.trimEnd().split('\n').length, 2)
     const jsonl = await recur(['tag', 'predict', '--model', path('ner.recur')], '{"text": ["acme", "corp"]}\n')
-    ok(jsonl, 'predict stdin jsonl')
+    assertSucceeded(jsonl, 'predict stdin jsonl')
     assert.deepEqual((JSON.parse(jsonl.out) as { tokens: string[] }).tokens, ['acme', 'corp'])
     const file = await recur(['tag', 'predict', path('ner.recur'), '--data', path('ner-valid.tsv'), '--input-field', 'tokens'])
-    ok(file, 'predict --data tsv')
+    assertSucceeded(file, 'predict --data tsv')
     assert.equal(file.out.trimEnd().split('\n').length, 12)
   })
 
   test('eval: token accuracy, per-tag scores and entity precision, recall and F1 for BIO tags', async () => {
     const text = await recur(['tag', 'eval', path('ner.recur'), '--data', path('ner-valid.tsv'), '--input-field', 'tokens', '--label-field', 'labels'])
-    ok(text, 'tag eval')
+    assertSucceeded(text, 'tag eval')
     assert.match(text.out, /token accuracy\s+\d\.\d{4}/)
     assert.match(text.out, /Per tag \(over tokens\)/)
     assert.match(text.out, /Entities \(exact span and type\)/)
     assert.match(text.out, /all entities/)
     const json = await recur(['tag', 'eval', path('ner.recur'), '--data', path('ner-valid.tsv'), '--input-field', 'tokens', '--label-field', 'labels', '--json'])
-    ok(json, 'tag eval --json')
+    assertSucceeded(json, 'tag eval --json')
     const result = JSON.parse(json.out) as { examples: number; tokenAccuracy: number; perTag: Record<string, unknown>; entities: { f1: number; support: number; perType: Record<string, unknown> } }
     assert.equal(result.examples, 12)
     assert.ok(result.tokenAccuracy >= 0 && result.tokenAccuracy <= 1)
     assert.deepEqual(Object.keys(result.perTag), ['B-LOC', 'B-ORG', 'I-LOC', 'I-ORG', 'O'])
     assert.equal(result.entities.support, 12, 'one entity per sentence')
     const binary = await recur(['tag', 'eval', path('binary.recur'), '--data', path('binary.csv'), '--json'])
-    ok(binary, 'tag eval binary')
+    assertSucceeded(binary, 'tag eval binary')
     assert.equal((JSON.parse(binary.out) as { entities: unknown }).entities, null, 'no entity scores for 0/1 tags')
   })
 })
 
 describe('recur tag: one-line errors with the right exit code', () => {
   test('a tag count that differs from the token count names the line (exit 1)', async () => {
-    fails(await recur(['tag', 'train', '--data', path('mismatch.jsonl')]), 1, /mismatch\.jsonl line 2: 1 tag for 2 input tokens/)
-    fails(await recur(['tag', 'eval', path('ner.recur'), '--data', path('mismatch.jsonl')]), 1, /mismatch\.jsonl line 2: 1 tag for 2 input tokens/)
+    assertFailedWithOneLine(await recur(['tag', 'train', '--data', path('mismatch.jsonl')]), 1, /mismatch\.jsonl line 2: 1 tag for 2 input tokens/)
+    assertFailedWithOneLine(await recur(['tag', 'eval', path('ner.recur'), '--data', path('mismatch.jsonl')]), 1, /mismatch\.jsonl line 2: 1 tag for 2 input tokens/)
   })
 
   test('an unknown tag at eval names the tag, the line and the closest known one (exit 1)', async () => {
-    fails(await recur(['tag', 'eval', path('ner.recur'), '--data', path('unknown-tag.jsonl')]), 1, /unknown-tag\.jsonl line 1: unknown tag "B-ORGG".*did you mean "B-ORG"/i)
+    assertFailedWithOneLine(await recur(['tag', 'eval', path('ner.recur'), '--data', path('unknown-tag.jsonl')]), 1, /unknown-tag\.jsonl line 1: unknown tag "B-ORGG".*did you mean "B-ORG"/i)
   })
 
   test('a missing field (exit 1); --binary with three tags, no --data (exit 2)', async () => {
-    fails(await recur(['tag', 'train', '--data', path('ner.jsonl'), '--label-field', 'tag']), 1, /no field "tag".*did you mean "tags"/i)
-    fails(await recur(['tag', 'train', '--data', path('three.jsonl'), '--binary']), 2, /binary tagging needs exactly two tags, the data has 3/)
-    fails(await recur(['tag', 'train']), 2, /needs --data FILE/)
+    assertFailedWithOneLine(await recur(['tag', 'train', '--data', path('ner.jsonl'), '--label-field', 'tag']), 1, /no field "tag".*did you mean "tags"/i)
+    assertFailedWithOneLine(await recur(['tag', 'train', '--data', path('three.jsonl'), '--binary']), 2, /binary tagging needs exactly two tags, the data has 3/)
+    assertFailedWithOneLine(await recur(['tag', 'train']), 2, /needs --data FILE/)
   })
 
   test('--help documents the flags, bidirectional on by default', async () => {
     const r = await recur(['tag', 'train', '--help'])
-    ok(r, 'tag train --help')
+    assertSucceeded(r, 'tag train --help')
     for (const flag of ['--data', '--label-field', '--[no-]bidirectional', '--binary', '--input-level', '--epochs', '--steps', '--json']) assert.ok(r.out.includes(flag), flag)
   })
 })

@@ -10,61 +10,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { main } from '../../src/cli/main.js'
 import { decodeModelFile } from '../../src/io/model-format.js'
 import { Random } from '../../src/random.js'
+import { assertFailedWithOneLine, assertSucceeded, runCli } from '../helpers/cli.js'
 
-interface Result {
-  code: number
-  out: string
-  err: string
-}
-
-class Collector {
-  readonly isTTY = false
-  text = ''
-  write(chunk: string | Uint8Array): boolean {
-    this.text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
-    return true
-  }
-}
-
-/** Runs `recur ...argv` in-process; `stdin` is what standard input holds. */
-async function recur(argv: readonly string[], stdin?: string): Promise<Result> {
-  const out = new Collector()
-  const err = new Collector()
-  const code = await main(argv, {
-    out: out as unknown as NodeJS.WritableStream,
-    err: err as unknown as NodeJS.WritableStream,
-    env: { RECUR_BACKEND: 'reference' },
-    interrupted: { value: false },
-    readStdin: async () => {
-      if (stdin === undefined) throw new Error('the test gave no standard input')
-      return stdin
-    },
-  })
-  return { code, out: out.text, err: err.text }
-}
-
-/** Lines of a stack trace ("    at f (file:1:2)"), not help text that wraps to "at least 1". */
-function stackLines(text: string): string[] {
-  return text.split('\n').filter((line) => /^\s+at /.test(line) && /:\d+:\d+\)?$/.test(line))
-}
-
-function ok(result: Result, what: string): void {
-  assert.equal(result.code, 0, `${what} exited ${result.code}: ${result.err}`)
-  assert.deepEqual(stackLines(result.out + result.err), [], `${what}: no stack trace`)
-}
-
-/** A failure: the exit code, exactly one line on stderr matching `pattern`, nothing on stdout, no stack. */
-function fails(result: Result, code: number, pattern: RegExp): void {
-  assert.equal(result.code, code, `exit code (stderr: ${result.err})`)
-  assert.equal(result.out, '')
-  const lines = result.err.trimEnd().split('\n')
-  assert.equal(lines.length, 1, `one line: ${result.err}`)
-  assert.match(lines[0]!, /^recur: error: /)
-  assert.match(lines[0]!, pattern)
-}
+/** Runs `recur ...argv` in this process; `stdin` is what standard input holds. */
+const recur = (argv: readonly string[], stdin?: string) => runCli(argv, { stdin })
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December']
 const two = (n: number) => String(n).padStart(2, '0')
@@ -101,14 +52,14 @@ before(async () => {
   valid = join(dir, 'valid.jsonl')
   writeFileSync(valid, dates(12, 2).map((p) => JSON.stringify({ text: p.date, target: p.iso })).join('\n') + '\n')
   model = join(dir, 'run', 'dates.recur')
-  ok(await recur(['translate', 'train', '--data', jsonl, ...tiny, '--out', model]), 'train')
+  assertSucceeded(await recur(['translate', 'train', '--data', jsonl, ...tiny, '--out', model]), 'train')
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('recur translate train', () => {
   test('writes an encoder-decoder model file, its log and loss plot; messages go to stderr', async () => {
     const result = await recur(['translate', 'train', '--data', jsonl, ...tiny, '--out', join(dir, 'again.recur')])
-    ok(result, 'train')
+    assertSucceeded(result, 'train')
     assert.equal(result.out, '')
     assert.match(result.err, /char-level input -> char-level target, LSTM encoder-decoder, 1 x 8/)
     assert.match(result.err, /72 training \+ 8 validation pairs \(validation: 10% of .*dates\.jsonl; exact match of greedy decoding on 5\)/)
@@ -127,7 +78,7 @@ describe('recur translate train', () => {
   test('CSV with named columns and a separate validation file; --json prints one summary object', async () => {
     const out = join(dir, 'csv.recur')
     const result = await recur(['translate', 'train', '--data', csv, '--input-field', 'date', '--target-field', 'iso', '--valid', tsv, ...tiny, '--out', out, '--json'])
-    ok(result, 'train --json')
+    assertSucceeded(result, 'train --json')
     const summary = JSON.parse(result.out) as Record<string, unknown>
     assert.equal(summary['model'], out)
     assert.equal(summary['steps'], 6)
@@ -141,11 +92,11 @@ describe('recur translate train', () => {
     const symbols = join(dir, 'symbols.tsv')
     writeFileSync(symbols, ['date\tiso', ...dates(30, 3).map((p) => `${p.date}\t${p.iso.replaceAll('-', ' - ')}`)].join('\n') + '\n')
     const out = join(dir, 'words.recur')
-    ok(await recur(['translate', 'train', '--data', symbols, '--input-field', 'date', '--target-field', 'iso', '--target-level', 'word', ...tiny, '--out', out]), 'train word targets')
+    assertSucceeded(await recur(['translate', 'train', '--data', symbols, '--input-field', 'date', '--target-field', 'iso', '--target-level', 'word', ...tiny, '--out', out]), 'train word targets')
     const meta = decodeModelFile(readFileSync(out)).meta as { target: { tokenizer: { level: string } } }
     assert.equal(meta.target.tokenizer.level, 'word')
     const predicted = await recur(['translate', 'predict', out, 'June 25, 2009'])
-    ok(predicted, 'predict word targets')
+    assertSucceeded(predicted, 'predict word targets')
     const line = JSON.parse(predicted.out) as { output: string }
     assert.match(line.output, /^[0-9-]*( [0-9-]+)*$/, 'tokens written with spaces between them')
   })
@@ -154,7 +105,7 @@ describe('recur translate train', () => {
 describe('recur translate predict', () => {
   test('texts as arguments: one JSON line each with the output, its probability and score', async () => {
     const result = await recur(['translate', 'predict', model, 'June 25, 2009', '6/25/09'])
-    ok(result, 'predict')
+    assertSucceeded(result, 'predict')
     const lines = result.out.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
     assert.equal(lines.length, 2)
     assert.deepEqual(lines.map((l) => l['input']), ['June 25, 2009', '6/25/09'])
@@ -169,7 +120,7 @@ describe('recur translate predict', () => {
 
   test('--beam gives the alternatives, best first', async () => {
     const result = await recur(['translate', 'predict', '--model', model, 'the 25th of June, 2009', '--beam', '3', '--length-penalty', '1', '--max-length', '12'])
-    ok(result, 'predict --beam')
+    assertSucceeded(result, 'predict --beam')
     const line = JSON.parse(result.out) as { output: string; score: number; alternatives: { output: string; score: number; probability: number }[] }
     assert.ok(Array.isArray(line.alternatives) && line.alternatives.length <= 2)
     const scores = [line.score, ...line.alternatives.map((a) => a.score)]
@@ -179,10 +130,10 @@ describe('recur translate predict', () => {
 
   test('from a JSON lines file (the recorded input field) and from standard input (one text per line)', async () => {
     const fromFile = await recur(['translate', 'predict', model, '--data', valid])
-    ok(fromFile, 'predict --data')
+    assertSucceeded(fromFile, 'predict --data')
     assert.equal(fromFile.out.trimEnd().split('\n').length, 12)
     const fromStdin = await recur(['translate', 'predict', model], 'March 3, 1999\n\n12/31/49\n')
-    ok(fromStdin, 'predict from stdin')
+    assertSucceeded(fromStdin, 'predict from stdin')
     const lines = fromStdin.out.trimEnd().split('\n').map((line) => JSON.parse(line) as { input: string })
     assert.deepEqual(lines.map((l) => l.input), ['March 3, 1999', '12/31/49'])
   })
@@ -191,12 +142,12 @@ describe('recur translate predict', () => {
 describe('recur translate eval', () => {
   test('prints exact match and token error rate; --json has the numbers', async () => {
     const text = await recur(['translate', 'eval', model, '--data', valid])
-    ok(text, 'eval')
+    assertSucceeded(text, 'eval')
     assert.match(text.out, /exact match\s+\d\.\d{4} \(\d+ of 12\)/)
     assert.match(text.out, /token error rate\s+\d\.\d{4} \(\d+ edits \/ 120 reference tokens\)/)
     assert.match(text.out, /decoding\s+greedy, at most 20 tokens/)
     const json = await recur(['translate', 'eval', model, '--data', csv, '--input-field', 'date', '--target-field', 'iso', '--beam', '2', '--json'])
-    ok(json, 'eval --json')
+    assertSucceeded(json, 'eval --json')
     const report = JSON.parse(json.out) as Record<string, number>
     assert.equal(report['examples'], 80)
     assert.equal(report['beam'], 2)
@@ -208,40 +159,40 @@ describe('recur translate eval', () => {
 
 describe('recur translate: errors are one line, no stack', () => {
   test('a missing target field names the field and the line', async () => {
-    fails(await recur(['translate', 'train', '--data', jsonl, '--target-field', 'iso', ...tiny]), 1, /line 1: no field "iso"/)
-    fails(await recur(['translate', 'eval', model, '--data', csv]), 1, /no column "text"/)
+    assertFailedWithOneLine(await recur(['translate', 'train', '--data', jsonl, '--target-field', 'iso', ...tiny]), 1, /line 1: no field "iso"/)
+    assertFailedWithOneLine(await recur(['translate', 'eval', model, '--data', csv]), 1, /no column "text"/)
   })
 
   test('an empty dataset', async () => {
     const empty = join(dir, 'empty.jsonl')
     writeFileSync(empty, '\n')
-    fails(await recur(['translate', 'train', '--data', empty, ...tiny]), 1, /empty/)
+    assertFailedWithOneLine(await recur(['translate', 'train', '--data', empty, ...tiny]), 1, /empty/)
     const header = join(dir, 'header.csv')
     writeFileSync(header, 'text,target\n')
-    fails(await recur(['translate', 'train', '--data', header, ...tiny]), 1, /no records/)
+    assertFailedWithOneLine(await recur(['translate', 'train', '--data', header, ...tiny]), 1, /no records/)
   })
 
   test('an empty input names its line', async () => {
     const blank = join(dir, 'blank.jsonl')
     writeFileSync(blank, '{"text": "May 1, 2001", "target": "2001-05-01"}\n{"text": "", "target": "2001-05-02"}\n')
-    fails(await recur(['translate', 'train', '--data', blank, ...tiny, '--val-fraction', '0']), 1, /blank\.jsonl line 2: the input has no tokens/)
+    assertFailedWithOneLine(await recur(['translate', 'train', '--data', blank, ...tiny, '--val-fraction', '0']), 1, /blank\.jsonl line 2: the input has no tokens/)
   })
 
   test('bad --beam and other flags', async () => {
-    fails(await recur(['translate', 'predict', model, 'May 1, 2001', '--beam', '0']), 2, /--beam/)
-    fails(await recur(['translate', 'predict', model, 'May 1, 2001', '--beam', 'wide']), 2, /--beam/)
-    fails(await recur(['translate', 'eval', model, '--data', valid, '--length-penalty', '-1']), 2, /--length-penalty/)
-    fails(await recur(['translate', 'train', '--data', jsonl, '--target-level', 'byte']), 2, /--target-level/)
+    assertFailedWithOneLine(await recur(['translate', 'predict', model, 'May 1, 2001', '--beam', '0']), 2, /--beam/)
+    assertFailedWithOneLine(await recur(['translate', 'predict', model, 'May 1, 2001', '--beam', 'wide']), 2, /--beam/)
+    assertFailedWithOneLine(await recur(['translate', 'eval', model, '--data', valid, '--length-penalty', '-1']), 2, /--length-penalty/)
+    assertFailedWithOneLine(await recur(['translate', 'train', '--data', jsonl, '--target-level', 'byte']), 2, /--target-level/)
   })
 
   test('missing --data, a missing model file, a model of another kind', async () => {
-    fails(await recur(['translate', 'train']), 2, /needs --data/)
-    fails(await recur(['translate', 'eval', model]), 2, /needs --data/)
-    fails(await recur(['translate', 'predict', join(dir, 'nope.recur'), 'x']), 1, /does not exist/)
+    assertFailedWithOneLine(await recur(['translate', 'train']), 2, /needs --data/)
+    assertFailedWithOneLine(await recur(['translate', 'eval', model]), 2, /needs --data/)
+    assertFailedWithOneLine(await recur(['translate', 'predict', join(dir, 'nope.recur'), 'x']), 1, /does not exist/)
     const tagData = join(dir, 'tags.jsonl')
     writeFileSync(tagData, '{"text": "a b", "tags": "X Y"}\n{"text": "b a", "tags": "Y X"}\n')
     const tagModel = join(dir, 'tagger.recur')
-    ok(await recur(['tag', 'train', '--data', tagData, '--hidden', '4', '--steps', '1', '--val-fraction', '0', '--out', tagModel]), 'tag train')
-    fails(await recur(['translate', 'predict', tagModel, 'x']), 1, /tagger|seq2seq/)
+    assertSucceeded(await recur(['tag', 'train', '--data', tagData, '--hidden', '4', '--steps', '1', '--val-fraction', '0', '--out', tagModel]), 'tag train')
+    assertFailedWithOneLine(await recur(['translate', 'predict', tagModel, 'x']), 1, /tagger|seq2seq/)
   })
 })

@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
-import { RecurError } from '../../src/errors.js'
 import { Random } from '../../src/random.js'
 import { batchOrder, gridLength, longestLength, multiHot, padBatch, padLabels, padTargets, shuffleInPlace, splitTrainValidation } from '../../src/data/batches.js'
-
-function isRecurError(code: string, ...fragments: string[]): (error: unknown) => boolean {
-  return (error) => {
-    if (!(error instanceof RecurError)) return false
-    assert.equal(error.code, code, error.message)
-    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${error.message}`)
-    return true
-  }
-}
+import { isRecurError } from '../helpers/recur-error.js'
 
 describe('padBatch', () => {
   test('right padding, time-major (T,B): ids[t*B + b], mask 1 on real tokens', () => {

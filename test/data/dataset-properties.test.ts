@@ -10,7 +10,8 @@ import { describe, test } from 'node:test'
 
 import fc from 'fast-check'
 
-import { decodeDataset, parseDataset, type DatasetFormat } from '../../src/data/datasets.js'
+import { decodeDataset } from '../../src/data/datasets.js'
+import { parseDataset, type DatasetFormat } from '../../src/data/parse.js'
 import { decodeCorpus } from '../../src/text/corpus.js'
 import { DATASET_FIELDS, DATASET_SEEDS } from '../fuzz/seeds.js'
 import { expectValid, refusedOrValid } from '../fuzz/target.js'

@@ -4,18 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 
-import { RecurError } from '../../src/errors.js'
 import { decodeDataset, readDataset } from '../../src/data/datasets.js'
-
-function isRecurError(code: string, ...fragments: string[]): (error: unknown) => boolean {
-  return (error) => {
-    if (!(error instanceof RecurError)) return false
-    assert.equal(error.code, code, error.message)
-    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${error.message}`)
-    assert.doesNotMatch(error.message, /\n/, 'error messages are one line')
-    return true
-  }
-}
+import { isRecurError } from '../helpers/recur-error.js'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 const bytes = (...parts: (string | number[])[]): Uint8Array =>

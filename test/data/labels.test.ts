@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
-import { RecurError } from '../../src/errors.js'
 import { LabelSet, splitTags } from '../../src/data/labels.js'
-
-function isRecurError(code: string, ...fragments: string[]): (error: unknown) => boolean {
-  return (error) => {
-    if (!(error instanceof RecurError)) return false
-    assert.equal(error.code, code, error.message)
-    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${error.message}`)
-    return true
-  }
-}
+import { isRecurError } from '../helpers/recur-error.js'
 
 describe('LabelSet.fromLabels', () => {
   test('alphabetical by default: code-point order of the distinct labels', () => {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
-import { RecurError } from '../../src/errors.js'
 import { Random } from '../../src/random.js'
 import {
   accuracy,
@@ -22,15 +21,7 @@ import {
   tokenErrorRate,
 } from '../../src/data/metrics.js'
 import { closestMatch, listSome } from '../../src/data/suggest.js'
-
-function isRecurError(code: string, ...fragments: string[]): (error: unknown) => boolean {
-  return (error) => {
-    if (!(error instanceof RecurError)) return false
-    assert.equal(error.code, code, error.message)
-    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${error.message}`)
-    return true
-  }
-}
+import { isRecurError } from '../helpers/recur-error.js'
 
 function near(actual: number, expected: number, what = ''): void {
   assert.ok(Math.abs(actual - expected) < 1e-12, `${what} ${actual} != ${expected}`)

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 
-import { RecurError } from '../../src/errors.js'
 import { formatFromPath, parseDataset, unescapeTsv } from '../../src/data/parse.js'
-
-function isRecurError(code: string, ...fragments: string[]): (error: unknown) => boolean {
-  return (error) => {
-    if (!(error instanceof RecurError)) return false
-    assert.equal(error.code, code, error.message)
-    for (const fragment of fragments) assert.ok(error.message.includes(fragment), `${JSON.stringify(fragment)} not in: ${error.message}`)
-    assert.doesNotMatch(error.message, /\n/, 'error messages are one line')
-    return true
-  }
-}
+import { isRecurError } from '../helpers/recur-error.js'
 
 const csv = (text: string, fields = ['text', 'label']) => parseDataset(text, 'csv', fields, 'd.csv')
 const tsv = (text: string, fields = ['text', 'label']) => parseDataset(text, 'tsv', fields, 'd.tsv')

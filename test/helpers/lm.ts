@@ -137,8 +137,12 @@ export interface CliResult {
 /**
  * Runs `recur ...argv` in this process with collecting streams and an environment that holds only
  * RECUR_BACKEND=reference, so results compare exactly with the library on the reference backend.
+ * Standard input holds `stdin`; a command that reads it when the test gave none fails.
  */
-export async function runCli(argv: readonly string[], options: { interrupted?: { value: boolean }; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+export async function runCli(
+  argv: readonly string[],
+  options: { interrupted?: { value: boolean }; env?: Record<string, string | undefined>; stdin?: string | undefined } = {},
+): Promise<CliResult> {
   const out = new CollectingStream()
   const err = new CollectingStream()
   const code = await main(argv, {
@@ -146,6 +150,10 @@ export async function runCli(argv: readonly string[], options: { interrupted?: {
     err: err as unknown as NodeJS.WritableStream,
     env: options.env ?? { RECUR_BACKEND: 'reference' },
     interrupted: options.interrupted ?? { value: false },
+    readStdin: async () => {
+      if (options.stdin === undefined) throw new Error('the test gave no standard input')
+      return options.stdin
+    },
   })
   return { code, out: out.text, err: err.text }
 }

@@ -108,3 +108,19 @@ export function maxAbs(values: FloatArray): number {
   }
   return worst
 }
+
+/**
+ * Word order, for text classification: a sentence of `minLength` to `minLength + lengthSpan - 1`
+ * words drawn from `filler`, with 'cat' and 'dog' once each at random places; the label says which
+ * comes first ('cat-first' or 'dog-first'), so a bag of words cannot tell.
+ */
+export function wordOrderSentence(random: Random, filler: readonly string[], minLength: number, lengthSpan: number): { text: string; label: string } {
+  const length = minLength + random.int(lengthSpan)
+  const words = Array.from({ length }, () => filler[random.int(filler.length)]!)
+  const cat = random.int(length)
+  let dog = random.int(length - 1)
+  if (dog >= cat) dog++
+  words[cat] = 'cat'
+  words[dog] = 'dog'
+  return { text: words.join(' '), label: cat < dog ? 'cat-first' : 'dog-first' }
+}

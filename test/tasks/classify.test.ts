@@ -19,6 +19,7 @@ import { ReferenceKernels } from '../../src/kernels/reference/index.js'
 import { Random } from '../../src/random.js'
 import { TextClassifier, parseWidths, splitLabels, trainClassifier, type ClassifyExample } from '../../src/tasks/classify.js'
 import { resolveTaskConfig, TASK_FIELDS, totalSteps } from '../../src/tasks/common.js'
+import { wordOrderSentence } from '../helpers/tasks.js'
 
 const kernels = new ReferenceKernels('f32')
 const FILLER = ['the', 'a', 'big', 'small', 'red', 'old', 'sat', 'ran', 'on', 'mat', 'near', 'saw']
@@ -26,18 +27,10 @@ const FILLER = ['the', 'a', 'big', 'small', 'red', 'old', 'sat', 'ran', 'on', 'm
 /** n sentences of 5-9 words with 'cat' and 'dog' once each; label 'cat-first' or 'dog-first'. */
 function wordOrderData(n: number, seed: number): ClassifyExample[] {
   const random = new Random(seed)
-  const examples: ClassifyExample[] = []
-  for (let i = 0; i < n; i++) {
-    const length = 5 + random.int(5)
-    const words = Array.from({ length }, () => FILLER[random.int(FILLER.length)]!)
-    const cat = random.int(length)
-    let dog = random.int(length - 1)
-    if (dog >= cat) dog++
-    words[cat] = 'cat'
-    words[dog] = 'dog'
-    examples.push({ input: words.join(' '), label: cat < dog ? 'cat-first' : 'dog-first' })
-  }
-  return examples
+  return Array.from({ length: n }, () => {
+    const { text, label } = wordOrderSentence(random, FILLER, 5, 5)
+    return { input: text, label }
+  })
 }
 
 /**

@@ -1,52 +1,15 @@
 import assert from 'node:assert/strict'
-import { readFileSync, readdirSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
+import { join } from 'node:path'
 import { test } from 'node:test'
-import { fileURLToPath } from 'node:url'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+import { assertBrowserSafe, filesImportingNode, root } from '../helpers/module-graph.js'
+
 const textFolder = join(root, 'src/text')
 
-/** The module specifiers a TypeScript file imports or re-exports (static and dynamic). */
-function importsOf(path: string): string[] {
-  const source = readFileSync(path, 'utf8')
-  const specifiers: string[] = []
-  for (const match of source.matchAll(/\b(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm)) {
-    specifiers.push((match[1] ?? match[2] ?? match[3])!)
-  }
-  return specifiers
-}
-
-/** Every file reachable from `entry` through relative imports, with the non-relative specifiers it meets. */
-function reachable(entry: string): { files: string[]; external: string[] } {
-  const files = new Set<string>()
-  const external: string[] = []
-  const visit = (path: string): void => {
-    if (files.has(path)) return
-    files.add(path)
-    for (const specifier of importsOf(path)) {
-      if (specifier.startsWith('.')) visit(resolve(dirname(path), specifier).replace(/\.js$/, '.ts'))
-      else external.push(`${relative(root, path)} -> ${specifier}`)
-    }
-  }
-  visit(entry)
-  return { files: [...files], external }
-}
-
 test('tokenizers, vocabulary and the text index import nothing outside the package (no node: modules)', () => {
-  for (const name of ['index.ts', 'tokenizers.ts', 'vocabulary.ts', 'special-tokens.ts']) {
-    const { files, external } = reachable(join(textFolder, name))
-    assert.deepEqual(external, [], name)
-    for (const file of files) {
-      const source = readFileSync(file, 'utf8')
-      assert.doesNotMatch(source, /\b(?:process|Buffer|require)\s*[.(]/, `${relative(root, file)} uses a Node global`)
-    }
-  }
+  for (const name of ['index.ts', 'tokenizers.ts', 'vocabulary.ts', 'special-tokens.ts']) assertBrowserSafe(join(textFolder, name))
 })
 
 test('corpus.ts is the only file in src/text that imports node: modules', () => {
-  const withNode = readdirSync(textFolder)
-    .filter((name) => name.endsWith('.ts'))
-    .filter((name) => importsOf(join(textFolder, name)).some((specifier) => specifier.startsWith('node:')))
-  assert.deepEqual(withNode, ['corpus.ts'])
+  assert.deepEqual(filesImportingNode(textFolder), ['corpus.ts'])
 })

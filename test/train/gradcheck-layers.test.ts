@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { CellOptions, State } from '../../src/cells/index.js'
+import type { State } from '../../src/cells/index.js'
 import type { BufferHandle, Kernels } from '../../src/kernels/types.js'
 import { Dense } from '../../src/layers/dense.js'
 import { Embedding } from '../../src/layers/embedding.js'
@@ -21,21 +21,9 @@ import { ParamBuilder, type ParamStore } from '../../src/params.js'
 import { gradientCheck, type GradientCheckOptions, type GradientCheckTarget } from '../../src/train/gradcheck.js'
 import { BinaryCrossEntropy, SoftmaxCrossEntropy } from '../../src/train/losses.js'
 import { f64, randomBuffer, randomIds, Random } from '../helpers/setup.js'
+import { CELL_VARIANTS, randomizeParams } from '../helpers/cell-variants.js'
 
 const TOLERANCE = 1e-4
-
-const CELLS: [string, Pick<CellOptions, 'kind' | 'reset' | 'peephole'>][] = [
-  ['rnn', { kind: 'rnn' }],
-  ['gru reset-after', { kind: 'gru', reset: 'after' }],
-  ['gru reset-before', { kind: 'gru', reset: 'before' }],
-  ['lstm', { kind: 'lstm' }],
-  ['lstm peephole', { kind: 'lstm', peephole: true }],
-]
-
-/** Non-trivial values everywhere (biases and peepholes start at zero otherwise). */
-function randomize(k: Kernels, store: ParamStore, random: Random): void {
-  k.write(store.values, Array.from({ length: store.size }, () => random.range(-0.6, 0.6)))
-}
 
 async function dot(k: Kernels, a: BufferHandle, b: BufferHandle): Promise<number> {
   const [x, y] = [await k.read(a), await k.read(b)]
@@ -85,7 +73,7 @@ async function check(
 
 // ---- one bidirectional layer ------------------------------------------------------------------------------
 
-for (const [label, cell] of CELLS) {
+for (const [label, cell] of CELL_VARIANTS) {
   for (const merge of ['concat', 'sum'] as const satisfies readonly Merge[]) {
     test(`gradient check: bidirectional ${label}, merge ${merge} (params, xs, both initial states)`, async () => {
       const k = f64()
@@ -94,7 +82,7 @@ for (const [label, cell] of CELLS) {
       const params = new ParamBuilder()
       const layer = new RecurrentLayer(params, 'bi', { ...cell, inputSize: X, hiddenSize: H, bidirectional: true, merge })
       const store = params.build(k, random)
-      randomize(k, store, random)
+      randomizeParams(k, store, random)
       assert.equal(layer.outputSize, merge === 'concat' ? 2 * H : H)
       const withC = layer.cells[0].hasCellState
       const xs = randomBuffer(k, T * B * X, random)
@@ -125,7 +113,7 @@ const STACKS: { layers: number; bidirectional: boolean; dropout: number; merge?:
   { layers: 2, bidirectional: true, dropout: 0, merge: 'sum' },
 ]
 
-for (const [label, cell] of CELLS) {
+for (const [label, cell] of CELL_VARIANTS) {
   for (const stack of STACKS) {
     const name = `${stack.layers} layers ${stack.bidirectional ? `bidirectional (${stack.merge ?? 'concat'})` : 'unidirectional'}` +
       `${stack.dropout > 0 ? `, dropout ${stack.dropout} with a fixed mask` : ''}`
@@ -137,7 +125,7 @@ for (const [label, cell] of CELLS) {
       const { merge, ...rest } = stack
       const model = new StackedRecurrent(params, 'stack', { ...cell, ...rest, ...(merge === undefined ? {} : { merge }), inputSize: X, hiddenSize: H })
       const store = params.build(k, random)
-      randomize(k, store, random)
+      randomizeParams(k, store, random)
       const xs = randomBuffer(k, T * B * X, random)
       const init = randomStates(k, model.stateCount, B, H, model.hasCellState, random)
       const R = randomBuffer(k, T * B * model.outputSize, random)
@@ -168,7 +156,7 @@ for (const [label, cell] of CELLS) {
 
 // ---- lookup input -------------------------------------------------------------------------------------------
 
-for (const [label, cell] of CELLS) {
+for (const [label, cell] of CELL_VARIANTS) {
   test(`gradient check: lookup input (token ids), bidirectional ${label}: weight gradients`, async () => {
     const k = f64()
     const random = new Random(41)
@@ -176,7 +164,7 @@ for (const [label, cell] of CELLS) {
     const params = new ParamBuilder()
     const layer = new RecurrentLayer(params, 'emb', { ...cell, input: 'lookup', inputSize: V, hiddenSize: H, bidirectional: true })
     const store = params.build(k, random)
-    randomize(k, store, random)
+    randomizeParams(k, store, random)
     const ids = randomIds(k, T * B, V, random)
     const R = randomBuffer(k, T * B * layer.outputSize, random)
     const loss = async () => dot(k, layer.forward(k, T, B, ids, null).ys, R)
@@ -197,7 +185,7 @@ test('gradient check: lookup input, stacked 2-layer gru (reset-before) with drop
   const params = new ParamBuilder()
   const model = new StackedRecurrent(params, 'lm', { kind: 'gru', reset: 'before', input: 'lookup', inputSize: V, hiddenSize: H, layers: 2, dropout: 0.3 })
   const store = params.build(k, random)
-  randomize(k, store, random)
+  randomizeParams(k, store, random)
   const ids = randomIds(k, T * B, V, random)
   const R = randomBuffer(k, T * B * model.outputSize, random)
   const loss = async () => dot(k, model.forward(k, T, B, ids, null, new Random(5)).ys, R)
@@ -245,7 +233,7 @@ for (const activation of ['identity', 'tanh', 'sigmoid', 'relu'] as const) {
     const params = new ParamBuilder()
     const dense = new Dense(params, 'dense', X, Y, activation)
     const store = params.build(k, random)
-    randomize(k, store, random)
+    randomizeParams(k, store, random)
     const x = randomBuffer(k, N * X, random, 2)
     const R = randomBuffer(k, N * Y, random)
     const loss = async () => dot(k, dense.forward(k, N, x), R)

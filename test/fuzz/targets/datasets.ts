@@ -3,7 +3,8 @@
  * TSV records), one target per format so each keeps a corpus of its own, and the corpus decoder
  * (`decodeCorpus`). A valid dataset must have one line number per record and every field present.
  */
-import { decodeDataset, type DatasetFormat } from '../../../src/data/datasets.js'
+import { decodeDataset } from '../../../src/data/datasets.js'
+import type { DatasetFormat } from '../../../src/data/parse.js'
 import { decodeCorpus } from '../../../src/text/corpus.js'
 import { DATASET_FIELDS, DATASET_SEEDS } from '../seeds.js'
 import { expectValid, refusedOrValid, type FuzzTarget } from '../target.js'
