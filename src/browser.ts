@@ -45,7 +45,7 @@ export { renderLossPlotSvg, type LossPlotOptions, type LossPoint } from './train
 // Language models
 export { LanguageModel, defaultArchitecture, type LanguageModelArchitecture, type LanguageModelInitOptions } from './models/language-model.js'
 export { LanguageModelTrainer, TokenStreams, evaluateStream, type TrainerOptions, type TrainerState } from './train/language-model-trainer.js'
-export { chooseToken, sampleTokens, scoreTokens, startToken, type SampleOptions, type SentenceScore } from './decode/sampling.js'
+export { chooseToken, sampleTokens, scoreTokens, startToken, type ChooseOptions, type SampleOptions, type SentenceScore } from './decode/sampling.js'
 export {
   LANGUAGE_MODEL_KIND, decodeLanguageModel, encodeLanguageModel, languageModelFileContents,
   type CorpusInfo, type LanguageModelBundle, type TrainingInfo,

@@ -89,7 +89,7 @@ export function resolveTranslateConfig(partial: Partial<TranslateConfig> = {}): 
 export const DECODE_FIELDS = {
   beam: { type: 'int', default: 1, min: 1, max: 1000, description: 'Beam width (1 = greedy search)' },
   lengthPenalty: { type: 'number', default: 0.6, min: 0, max: 10, description: 'Length normalisation α: hypotheses are ranked by log P / length^α (0 = none)' },
-  maxLength: { type: 'int', default: 0, min: 0, description: "Most target tokens to produce (0 = the model's default: twice its longest training target, at least 10)" },
+  maxLength: { type: 'int', default: 0, min: 0, max: MAX_DECODE_LENGTH, description: "Most target tokens to produce (0 = the model's default: twice its longest training target, at least 10)" },
 } as const satisfies Record<string, ConfigField>
 
 export type DecodeConfig = ConfigOf<typeof DECODE_FIELDS>

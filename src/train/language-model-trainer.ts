@@ -20,23 +20,16 @@ import type { FloatArray } from '../kernels/types.js'
 import type { LanguageModel } from '../models/language-model.js'
 import { Random } from '../random.js'
 import { NanGuard, type NanGuardState, type NanPolicy, type StepResult } from './guard.js'
-import type { Optimizer, OptimizerKind, OptimizerState, ScheduleKind } from './optimizers.js'
-import { SupervisedTrainer } from './supervised.js'
+import type { Optimizer, OptimizerState } from './optimizers.js'
+import { SupervisedTrainer, type OptimizationOptions } from './supervised.js'
 
-export interface TrainerOptions {
+export interface TrainerOptions extends OptimizationOptions {
   /** B: parallel streams. */
   batch: number
   /** T: window length (truncated BPTT span). */
   seqLength: number
   /** Total training steps (for the schedule and ETA). */
   steps: number
-  lr: number
-  optimizer: OptimizerKind
-  weightDecay: number
-  /** Clip gradients to this global L2 norm; 0 turns it off. */
-  clip: number
-  schedule: ScheduleKind
-  warmup: number
   seed: number
   /** What a non-finite step does in `trainStepGuarded` (`guard.ts`). Default 'skip'. */
   nanPolicy?: NanPolicy

@@ -3,7 +3,8 @@
  * the decoding loop. A forged or damaged value (too large, 0, negative, fractional, not a number)
  * is refused when the file is read: a RecurError 'FORMAT' that names the file and the field, from
  * the library (`TextTranslator.load`, `fromBundle`) and from `recur translate predict|eval` (one
- * line, exit 1). A file without the field (older ones) decodes up to 50 tokens, as before.
+ * line, exit 1). A file without the field (older ones) decodes up to 50 tokens, as before. A limit
+ * asked for when decoding (`--max-length`, `resolveDecodeConfig`) has the same bound.
  */
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -14,7 +15,7 @@ import { after, before, describe, test } from 'node:test'
 import { RecurError } from '../../src/errors.js'
 import { decodeModelFile, encodeModelFile, type ModelTensor } from '../../src/io/model-format.js'
 import { decodeTaskModel } from '../../src/models/task-file.js'
-import { MAX_DECODE_LENGTH, TextTranslator } from '../../src/tasks/translate.js'
+import { MAX_DECODE_LENGTH, TextTranslator, resolveDecodeConfig } from '../../src/tasks/translate.js'
 import { f32, runCli, stackLines } from '../helpers/lm.js'
 
 const kernels = f32()
@@ -94,4 +95,14 @@ describe('recur translate predict|eval with a forged decodeMaxLength', () => {
       assert.deepEqual(stackLines(r.err), [])
     })
   }
+})
+
+describe('decoding limits asked for at prediction time', () => {
+  test('resolveDecodeConfig and --max-length refuse more than the bound', async () => {
+    assert.equal(resolveDecodeConfig({ maxLength: MAX_DECODE_LENGTH }).maxLength, MAX_DECODE_LENGTH)
+    assert.throws(() => resolveDecodeConfig({ maxLength: MAX_DECODE_LENGTH + 1 }), (e: unknown) => e instanceof RecurError && e.code === 'OPTION')
+    const r = await runCli(['translate', 'predict', join(dir, 'none.recur'), 'ab', '--max-length', String(MAX_DECODE_LENGTH + 1)])
+    assert.equal(r.code, 2, r.err)
+    assert.match(r.err, /^recur: error: --max-length must be an integer from 0 to 65536, got 65537\n$/)
+  })
 })
