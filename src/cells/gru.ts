@@ -20,9 +20,10 @@
  *   after:    dhc = dzc * Γr,  dΓr = dzc * hc  (hc = Wcc c<t-1> + bcc);  dc_prev += dhw W_hh
  *   before:   drc = dzc Wcc (GEMM),  dΓr = drc * c<t-1>,  dc_prev += drc * Γr + dz_ru W_ru
  *
- *   A backend with the fused kernels (gruStep, gruBackwardStep) runs a step as one kernel ('after')
- *   or two ('before': the c~ block's product needs Γr * c<t-1> of every unit first). Backward,
- *   dc_prev's product dhw W_hh ('before': dhw_ru W_ru) is left pending for the next step's kernel.
+ *   Each time step is one call of the backend's fused step kernels (gruStep, gruBackwardStep); a GPU
+ *   runs it as one kernel ('after') or two ('before': the c~ block's product needs Γr * c<t-1> of
+ *   every unit first). Backward, dc_prev's product dhw W_hh ('before': dhw_ru W_ru) is left pending
+ *   for the next step's kernel.
  */
 import type { BufferHandle } from '../kernels/types.js'
 import type { ParamBuilder } from '../params.js'
@@ -34,49 +35,17 @@ export class GruCell extends RecurrentCell {
   }
 
   protected override forwardStep({ k, ws, t, prev, out }: StepContext): void {
-    const { B } = ws, H = this.H
-    const cPrev = ws.at.hs[prev], xw = ws.at.xw[t], hw = ws.at.hw[t]
-    const bh = this.bHh.value, W = this.wHh.value
-    if (k.gruStep !== undefined) {
-      k.gruStep(this.reset, B, H, xw, cPrev, W, bh, hw, this.reset === 'before' ? ws.at.rc[t] : null, ws.at.gates[t], ws.at.hs[out])
-      return
-    }
-    if (this.reset === 'after') {
-      // hw = c<t-1> W_hh^T for all three blocks
-      k.gemm({ transA: false, transB: true, m: B, n: 3 * H, k: H, alpha: 1, a: cPrev, lda: H, b: W, ldb: H, beta: 0, c: hw, ldc: 3 * H })
-    } else {
-      // hw[r,u] = c<t-1> W_ru^T; then Γr * c<t-1>; then hw[c] = (Γr * c<t-1>) W_cc^T
-      k.gemm({ transA: false, transB: true, m: B, n: 2 * H, k: H, alpha: 1, a: cPrev, lda: H, b: W, ldb: H, beta: 0, c: hw, ldc: 3 * H })
-      k.gruResetForward(B, H, xw, hw, bh, cPrev, ws.at.rc[t])
-      k.gemm({
-        transA: false, transB: true, m: B, n: H, k: H, alpha: 1, a: ws.at.rc[t], lda: H,
-        b: k.view(W, 2 * H * H, H * H), ldb: H, beta: 0, c: ws.at.hwCand[t], ldc: 3 * H,
-      })
-    }
-    k.gruForward(this.reset, B, H, xw, hw, bh, cPrev, ws.at.gates[t], ws.at.hs[out])
+    // hw = c<t-1> W_hh^T ('before': its c~ block from Γr * c<t-1>, kept in rc), then the gates and c<t>
+    const rc = this.reset === 'before' ? ws.at.rc[t] : null
+    k.gruStep(this.reset, ws.B, this.H, ws.at.xw[t], ws.at.hs[prev], this.wHh.value, this.bHh.value, ws.at.hw[t], rc, ws.at.gates[t], ws.at.hs[out])
   }
 
-  protected override backwardStep({ k, ws, t, prev, daOut, daNext, daPrev, dzNext }: BackStepContext): BufferHandle | null {
-    const { B } = ws, H = this.H
-    const cPrev = ws.at.hs[prev], dxw = ws.at.dxw[t], dhw = ws.at.dhw[t], gates = ws.at.gates[t]
-    const W = this.wHh.value
-    if (k.gruBackwardStep !== undefined) {
-      k.gruBackwardStep(this.reset, B, H, gates, ws.at.hw[t], this.bHh.value, cPrev, daOut, daNext, dzNext, W, dxw, dhw, daPrev)
-      return dhw // dc_prev += dhw W_hh ('before': dhw_ru W_ru): added by the next step's kernel
-    }
-    k.gruBackward(this.reset, B, H, gates, ws.at.hw[t], this.bHh.value, cPrev, daOut, daNext, dxw, dhw, daPrev)
-    if (this.reset === 'after') {
-      // forward: hw = c<t-1> W_hh^T -> dc_prev += dhw W_hh
-      k.gemm({ transA: false, transB: false, m: B, n: H, k: 3 * H, alpha: 1, a: dhw, lda: 3 * H, b: W, ldb: H, beta: 1, c: daPrev, ldc: H })
-    } else {
-      // forward: hw[c] = rc W_cc^T -> drc = dhw[c] W_cc; then the Γr path; then dc_prev += dhw[r,u] W_ru
-      k.gemm({
-        transA: false, transB: false, m: B, n: H, k: H, alpha: 1, a: ws.at.dhwCand[t], lda: 3 * H,
-        b: k.view(W, 2 * H * H, H * H), ldb: H, beta: 0, c: ws.scratch, ldc: H,
-      })
-      k.gruResetBackward(B, H, gates, cPrev, ws.scratch, dxw, dhw, daPrev)
-      k.gemm({ transA: false, transB: false, m: B, n: H, k: 2 * H, alpha: 1, a: dhw, lda: 3 * H, b: W, ldb: H, beta: 1, c: daPrev, ldc: H })
-    }
-    return null
+  protected override backwardStep({ k, ws, t, prev, daOut, daNext, daPrev, dzNext }: BackStepContext): BufferHandle {
+    const dhw = ws.at.dhw[t]
+    k.gruBackwardStep(
+      this.reset, ws.B, this.H, ws.at.gates[t], ws.at.hw[t], this.bHh.value, ws.at.hs[prev],
+      daOut, daNext, dzNext, this.wHh.value, ws.at.dxw[t], dhw, daPrev,
+    )
+    return dhw // forward: hw = c<t-1> W_hh^T -> dc_prev += dhw W_hh ('before': dhw_ru W_ru), added by the next step's kernel
   }
 }

@@ -17,9 +17,9 @@
  *             dc~ = dc * Γu,  dΓu = dc * c~,  dΓf = dc * c<t-1>   (forward: c = Γu c~ + Γf c<t-1>)
  *             dz  = [dΓu σ', dΓf σ', dc~ (1 - c~²), dΓo σ']      (through each activation)
  *             dc_prev = dc * Γf + dzu * pu + dzf * pf
- *             da_prev = dz W_hh                            (one GEMM per step)
+ *             da_prev = dz W_hh                            (left pending: added by the next step)
  *
- *   A backend with the fused kernels (lstmStep, lstmBackwardStep) runs each step as one kernel:
+ *   Each time step is one call of the backend's fused step kernels (lstmStep, lstmBackwardStep):
  *   forward z = xw + a<t-1> W_hh^T and the gate math; backward da = da_out + da_next + dz<t+1> W_hh
  *   (the product step t+1 left pending) and the pointwise backward.
  */
@@ -33,32 +33,19 @@ export class LstmCell extends RecurrentCell {
   }
 
   protected override forwardStep({ k, ws, t, prev, out }: StepContext): void {
-    const { B } = ws, H = this.H
-    if (k.lstmStep !== undefined) {
-      k.lstmStep(B, H, ws.at.xw[t], ws.at.hs[prev], this.wHh.value, ws.at.cs[prev], this.peep?.value ?? null, ws.at.gates[t], ws.at.cs[out], ws.at.hs[out])
-      return
-    }
-    const z = ws.at.xw[t] // holds W[., x<t>] + b; the GEMM adds the a<t-1> part
-    k.gemm({ transA: false, transB: true, m: B, n: 4 * H, k: H, alpha: 1, a: ws.at.hs[prev], lda: H, b: this.wHh.value, ldb: H, beta: 1, c: z, ldc: 4 * H })
-    k.lstmForward(B, H, z, ws.at.cs[prev], this.peep?.value ?? null, ws.at.gates[t], ws.at.cs[out], ws.at.hs[out])
+    // z = xw + a<t-1> W_hh^T, then the gates, c<t> and a<t>
+    k.lstmStep(
+      ws.B, this.H, ws.at.xw[t], ws.at.hs[prev], this.wHh.value, ws.at.cs[prev], this.peep?.value ?? null,
+      ws.at.gates[t], ws.at.cs[out], ws.at.hs[out],
+    )
   }
 
-  protected override backwardStep({ k, ws, t, prev, out, daOut, daNext, daPrev, dcNext, dcPrev, dzNext }: BackStepContext): BufferHandle | null {
-    const { B } = ws, H = this.H
+  protected override backwardStep({ k, ws, t, prev, out, daOut, daNext, daPrev, dcNext, dcPrev, dzNext }: BackStepContext): BufferHandle {
     const dz = ws.at.dxw[t]
-    if (k.lstmBackwardStep !== undefined) {
-      k.lstmBackwardStep(
-        B, H, ws.at.gates[t], ws.at.cs[prev], ws.at.cs[out], this.peep?.value ?? null,
-        daOut, daNext, dzNext, this.wHh.value, dcNext, dz, daPrev, dcPrev, this.peep?.grad ?? null,
-      )
-      return dz // da_prev = dz W_hh: added by the next step's kernel
-    }
-    k.lstmBackward(
-      B, H, ws.at.gates[t], ws.at.cs[prev], ws.at.cs[out], this.peep?.value ?? null,
-      daOut, daNext, dcNext, dz, dcPrev, this.peep?.grad ?? null,
+    k.lstmBackwardStep(
+      ws.B, this.H, ws.at.gates[t], ws.at.cs[prev], ws.at.cs[out], this.peep?.value ?? null,
+      daOut, daNext, dzNext, this.wHh.value, dcNext, dz, daPrev, dcPrev, this.peep?.grad ?? null,
     )
-    // forward: z += a<t-1> W_hh^T -> da_prev = dz W_hh
-    k.gemm({ transA: false, transB: false, m: B, n: H, k: 4 * H, alpha: 1, a: dz, lda: 4 * H, b: this.wHh.value, ldb: H, beta: 0, c: daPrev, ldc: H })
-    return null
+    return dz // forward: z += a<t-1> W_hh^T -> da_prev = dz W_hh, added by the next step's kernel
   }
 }

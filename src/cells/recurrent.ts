@@ -3,16 +3,15 @@
  * performance shape that the whole project relies on:
  *
  *   forward:  XW = xs W_ih^T + b          one GEMM over all T*B rows, before the loop
- *             for each step: recurrent GEMM on a<t-1>, then the cell's fused pointwise kernel
- *   backward: for each step (reversed): the fused pointwise backward, then one recurrent GEMM
+ *             for each step: one fused step kernel (`lstmStep`, ...: the recurrent GEMM on a<t-1>
+ *             and the cell's pointwise math; see src/kernels/types.ts)
+ *   backward: for each step (reversed): one fused backward step kernel
  *             dW_ih += DZ^T xs, dW_hh += DZ^T A<t-1>, dxs = DZ W_ih   one GEMM each, after the loop
  *
- * A backend with the optional fused step kernels (`lstmStep`, `lstmBackwardStep`, ...: see
- * src/kernels/types.ts) runs each step as one kernel: the recurrent GEMM and the pointwise math
- * together. Backward, a fused step cannot also finish da<t-1> = dz<t> W_hh (every hidden unit of
- * a<t-1> needs dz<t> of all units), so it leaves that product pending and the next step's kernel
- * adds it to its incoming gradient; the loop adds it itself where it needs da<t-1> whole (a padded
- * step, the gradient of the initial state).
+ * Backward, a fused step cannot also finish da<t-1> = dz<t> W_hh (every hidden unit of a<t-1>
+ * needs dz<t> of all units), so it leaves that product pending and the next step's kernel adds it
+ * to its incoming gradient; the loop adds it itself where it needs da<t-1> whole (before a padded
+ * step, and after the last step: the gradient of the initial state).
  *
  * Shapes: xs (T,B,X); W_ih (G*H, X) [or (V, G*H) for a lookup input]; W_hh (G*H, H);
  * b_ih, b_hh (G*H); states and outputs (B,H) per step, (T,B,H) per sequence.
@@ -83,10 +82,7 @@ export interface State {
 export class Workspace {
   readonly T: number
   readonly B: number
-  /**
-   * XW (T,B,G*H): input projections. For RNN and LSTM the two-kernel step adds the recurrent GEMM in
-   * place (the pre-activations); a fused step leaves XW as it is.
-   */
+  /** XW (T,B,G*H): input projections (the step kernels read them and leave them as they are). */
   readonly xw: BufferHandle
   /** HW (T,B,G*H): GRU's recurrent projections (kept apart because Γr multiplies part of them). */
   readonly hw: BufferHandle | null
@@ -105,11 +101,10 @@ export class Workspace {
   readonly dxs: BufferHandle | null
   /**
    * Ping-pong carries for da and dc (B,H), each pair two views of one buffer (so that a fused
-   * backward step binds one GPU buffer for both), and a (B,H) scratch / zero buffer.
+   * backward step binds one GPU buffer for both), and a (B,H) zero buffer.
    */
   readonly dh: [BufferHandle, BufferHandle]
   readonly dc: [BufferHandle, BufferHandle]
-  readonly scratch: BufferHandle
   readonly zeros: BufferHandle
   /** Padding: the output gradient with held rows removed, and the gradients that skip held steps. */
   readonly maskedOut: BufferHandle
@@ -117,8 +112,8 @@ export class Workspace {
   readonly dcHeld: BufferHandle
   /** Per-step views (index t for time-indexed buffers, slot for hs / cs). */
   readonly at: {
-    xw: BufferHandle[]; hw: BufferHandle[]; hwCand: BufferHandle[]; gates: BufferHandle[]; hs: BufferHandle[]
-    cs: BufferHandle[]; rc: BufferHandle[]; dxw: BufferHandle[]; dhw: BufferHandle[]; dhwCand: BufferHandle[]
+    xw: BufferHandle[]; hw: BufferHandle[]; gates: BufferHandle[]; hs: BufferHandle[]
+    cs: BufferHandle[]; rc: BufferHandle[]; dxw: BufferHandle[]; dhw: BufferHandle[]
   }
   /** The input of the last forward (kept for dW_ih), and cached per-step views of output grads. */
   xs: BufferHandle | null = null
@@ -144,26 +139,22 @@ export class Workspace {
     this.dxs = inputGrad && cell.input === 'dense' ? k.alloc(T * B * X) : null
     this.dh = pair(k, B * H)
     this.dc = pair(k, B * H)
-    this.scratch = k.alloc(B * H)
     this.zeros = k.alloc(B * H)
     this.maskedOut = k.alloc(B * H)
     this.dHeld = k.alloc(B * H)
     this.dcHeld = k.alloc(B * H)
-    const steps = (buf: BufferHandle | null, count: number, size: number, offset = 0, length = size) =>
-      buf === null ? [] : Array.from({ length: count }, (_, i) => k.view(buf, i * size + offset, length))
+    const steps = (buf: BufferHandle | null, count: number, size: number) =>
+      buf === null ? [] : Array.from({ length: count }, (_, i) => k.view(buf, i * size, size))
     const GH = G * H
     this.at = {
       xw: steps(this.xw, T, B * GH),
       hw: steps(this.hw, T, B * GH),
-      // GRU reset-before: the candidate block of HW / dHW at column 2H, a (B,H) matrix with row stride 3H.
-      hwCand: steps(this.hw, T, B * GH, 2 * H, B * GH - 2 * H),
       gates: steps(this.gates, T, B * GH),
       hs: steps(this.hs, T + 1, B * H),
       cs: steps(this.cs, T + 1, B * H),
       rc: steps(this.rc, T, B * H),
       dxw: steps(this.dxw, T, B * GH),
       dhw: steps(this.dhw, T, B * GH),
-      dhwCand: steps(this.dhw, T, B * GH, 2 * H, B * GH - 2 * H),
     }
   }
 }
@@ -196,7 +187,7 @@ export interface BackStepContext extends StepContext {
   dcPrev: BufferHandle
   /**
    * The recurrent gradient that step t+1 left pending (see the top of this file), whose product
-   * with W_hh belongs to daNext; null when daNext is whole. Only fused backward steps leave one.
+   * with W_hh belongs to daNext; null when daNext is whole (the first step, and after a padded one).
    */
   dzNext: BufferHandle | null
 }
@@ -463,7 +454,7 @@ export abstract class RecurrentCell {
 
   /**
    * One backward step: writes dXW (and dHW) at t, daPrev, dcPrev. Returns the recurrent gradient
-   * whose product with W_hh it left out of daPrev (a fused step), or null (daPrev is whole).
+   * whose product with W_hh it left out of daPrev (the next step's dzNext).
    */
-  protected abstract backwardStep(s: BackStepContext): BufferHandle | null
+  protected abstract backwardStep(s: BackStepContext): BufferHandle
 }

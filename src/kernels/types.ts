@@ -174,22 +174,24 @@ export interface Kernels {
     dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,
   ): void
 
-  // ---- recurrent cells, optional: the recurrent GEMM and the pointwise step fused ----------------------
-  // A backend that offers these runs a time step as one kernel (one GPU dispatch) instead of a GEMM and
-  // a pointwise kernel; the cells use them when present and the two-kernel path above otherwise, so
-  // each is exactly the composition written in its comment. W_hh is (G*H, H) as stored.
+  // ---- recurrent cells, one time step: the recurrent GEMM and the pointwise step fused ------------------
+  // The cells run every time step through these. Each is exactly the composition written in its comment
+  // (the recurrent GEMM, then the pointwise kernel above), and that composition is how the reference and
+  // native backends implement them (./composed-steps.ts); a GPU backend runs a step as one kernel (one
+  // dispatch) instead. W_hh is (G*H, H) as stored; xw is read only.
   //
-  // Backward: the gradient of a<t-1> is split. The part through W_hh, dz<t> W_hh, is left to the next
-  // (earlier) step's call, which adds dzNext W_hh to its incoming gradient; daPrev carries the rest.
-  // After the last step the caller adds that product itself (one GEMM, beta = 1).
+  // Backward: the gradient of a<t-1> is split. The part through W_hh, dz<t> W_hh, is left pending for
+  // the next (earlier) step's call, which adds dzNext W_hh to its incoming gradient; daPrev carries the
+  // rest. Where the caller needs da<t-1> whole (after the last step, before a padded step) it adds that
+  // product itself (one GEMM, beta = 1). daPrev / dcPrev must not share memory with the other operands.
 
   /** Fused RNN forward step: a (B,H) = tanh(xw + aPrev W_hh^T); xw (B,H) = x W_ih^T + b is read only. */
-  rnnStep?(B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, a: BufferHandle): void
+  rnnStep(B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, a: BufferHandle): void
   /**
    * Fused RNN backward step: da = daOut + daNext + dzNext W_hh (dzNext (B,H), the dz of step t+1, or
    * null). Writes dz (B,H) = da * (1 - a²) and daPrev (B,H) = 0 (all of a<t-1>'s gradient is dz W_hh).
    */
-  rnnBackwardStep?(
+  rnnBackwardStep(
     B: number, H: number, a: BufferHandle, daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null,
     wHh: BufferHandle, dz: BufferHandle, daPrev: BufferHandle,
   ): void
@@ -198,7 +200,7 @@ export interface Kernels {
    * Fused LSTM forward step: z = xw + aPrev W_hh^T (B,4H), then lstmForward on z. xw (B,4H) is read
    * only and z is not stored (the backward reads gates, c<t-1> and c<t>). Writes gates (B,4H), c, a (B,H).
    */
-  lstmStep?(
+  lstmStep(
     B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, cPrev: BufferHandle,
     peep: BufferHandle | null, gates: BufferHandle, c: BufferHandle, a: BufferHandle,
   ): void
@@ -206,7 +208,7 @@ export interface Kernels {
    * Fused LSTM backward step: lstmBackward with da = daOut + daNext + dzNext W_hh (dzNext (B,4H), the
    * dz of step t+1, or null). Writes dz (B,4H), dcPrev (B,H) and daPrev (B,H) = 0; dPeep (3H) +=.
    */
-  lstmBackwardStep?(
+  lstmBackwardStep(
     B: number, H: number, gates: BufferHandle, cPrev: BufferHandle, c: BufferHandle, peep: BufferHandle | null,
     daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null, wHh: BufferHandle, dcNext: BufferHandle,
     dz: BufferHandle, daPrev: BufferHandle, dcPrev: BufferHandle, dPeep: BufferHandle | null,
@@ -217,7 +219,7 @@ export interface Kernels {
    * cPrev W_ru^T, rc (B,H) = Γr * cPrev (gruResetForward), hw's c~ block = rc W_cc^T; rc is null for
    * 'after'. Then gruForward. Writes hw (the backward reads it), rc, gates (B,3H) and c (B,H).
    */
-  gruStep?(
+  gruStep(
     reset: GruReset, B: number, H: number, xw: BufferHandle, cPrev: BufferHandle, wHh: BufferHandle, bh: BufferHandle,
     hw: BufferHandle, rc: BufferHandle | null, gates: BufferHandle, c: BufferHandle,
   ): void
@@ -228,7 +230,7 @@ export interface Kernels {
    * 'before' then finishes as gruResetBackward with drc = dhw_c W_cc. Writes dxw, dhw (B,3H) and
    * dcPrev (B,H), the direct part dc * (1 - Γu) (+ drc * Γr for 'before').
    */
-  gruBackwardStep?(
+  gruBackwardStep(
     reset: GruReset, B: number, H: number, gates: BufferHandle, hw: BufferHandle, bh: BufferHandle, cPrev: BufferHandle,
     dcOut: BufferHandle, dcNext: BufferHandle, dhwNext: BufferHandle | null, wHh: BufferHandle,
     dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,

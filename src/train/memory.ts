@@ -117,11 +117,11 @@ function cellCost(cell: keyof typeof GATES, reset: 'after' | 'before', X: number
   const lstm = cell === 'lstm'
   // forward keeps: XW, gates, a<0..T>; LSTM c<0..T>; GRU HW and (reset before) Γr*c<t-1>.
   const activationValues = 2 * TB * GH + (T + 1) * B * H + (lstm ? (T + 1) * B * H : 0) + (gru ? TB * GH : 0) + (gru && reset === 'before' ? TB * H : 0)
-  // backward writes: dXW, GRU dHW, dxs for a dense input; nine (B,H) carries and scratch buffers.
-  const workspaceValues = TB * GH + (gru ? TB * GH : 0) + (denseInput ? TB * X : 0) + 9 * B * H
+  // backward writes: dXW, GRU dHW, dxs for a dense input; eight (B,H) carries, zeros and padding buffers.
+  const workspaceValues = TB * GH + (gru ? TB * GH : 0) + (denseInput ? TB * X : 0) + 8 * B * H
   // Per-step views: XW, gates, dXW, the output gradient's steps (T each), a<t> (T+1); LSTM c<t>
-  // (T+1); GRU HW, dHW and their candidate blocks (4T), Γr*c (T).
-  const views = 4 * T + (T + 1) + (lstm ? T + 1 : 0) + (gru ? 4 * T : 0) + (gru && reset === 'before' ? T : 0)
+  // (T+1); GRU HW and dHW (2T), Γr*c (T).
+  const views = 4 * T + (T + 1) + (lstm ? T + 1 : 0) + (gru ? 2 * T : 0) + (gru && reset === 'before' ? T : 0)
   return { activationValues, activationHostBytes: 0, workspaceValues, workspaceInts: 0, workspaceHostBytes: views * VIEW_BYTES }
 }
 

@@ -1,17 +1,17 @@
 /**
- * The cells' choice between the two-kernel step and the optional fused step kernels, and the time
- * loop around the fused backward (which leaves each step's da<t-1> = dz<t> W_hh to the next step).
+ * The cells' time steps: every cell runs each step through the backend's fused step kernels
+ * (`rnnStep`, `lstmStep`, `gruStep` and their backward twins) once, and the time loop around the
+ * backward, which leaves each step's da<t-1> = dz<t> W_hh pending for the next step's kernel.
  *
- * A backend without the fused kernels (the reference one) runs the two-kernel path: the fused
- * methods are absent and the pointwise kernels run once per step. `FusedReference` (the reference
- * backend plus the fused kernels written as their compositions, test/helpers/fused-steps.ts) runs
- * the fused path: its fused methods run once per step and the pointwise kernels only inside them.
- * Both give the same outputs, final state and gradients (input, initial state, parameters), for
- * every cell, both directions, with a padding mask (the loop adds the pending product itself before
- * a held step) and without.
+ * The loop adds a pending product itself (one GEMM) wherever it needs da<t-1> whole: before a
+ * padded step and after the last one. With a mask of all ones it does so before every step, so every
+ * backward step receives a whole da_next and no pending product: the two-kernel order (pointwise
+ * backward, then the product as a GEMM of its own). Without a mask every step but the first takes
+ * the product in. Both must give the same outputs, final state and gradients (input, initial state,
+ * parameters), for every cell and both directions.
  *
- * Tolerance 1e-12 on |a - b| / max(|a|, |b|, 1), float64: the two paths add the same terms, only
- * in another order (da_out + (da_next + dz W_hh) against da_out + (dz W_hh + held part)).
+ * Tolerance 1e-12 on |a - b| / max(|a|, |b|, 1), float64: the two orders add the same terms, only
+ * grouped differently (da_out + (da_next + dz W_hh) against da_out + da_whole).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -19,7 +19,7 @@ import { createCell, type CellOptions } from '../../src/cells/index.js'
 import { ReferenceKernels } from '../../src/kernels/reference/index.js'
 import type { BufferHandle, Kernels } from '../../src/kernels/types.js'
 import { ParamBuilder } from '../../src/params.js'
-import { countCalls, FusedReference } from '../helpers/fused-steps.js'
+import { countCalls } from '../helpers/count-calls.js'
 import { maxRelativeError, randomBuffer, Random } from '../helpers/setup.js'
 
 const TOLERANCE = 1e-12
@@ -32,6 +32,9 @@ const CELLS: [string, Pick<CellOptions, 'kind' | 'reset' | 'peephole'>][] = [
   ['lstm peephole', { kind: 'lstm', peephole: true }],
 ]
 
+/** Where each backward step kernel takes its pending product, dzNext (rnn) / dhwNext (gru). */
+const PENDING_ARGUMENT = { rnn: 5, lstm: 8, gru: 9 } as const
+
 interface Run {
   ys: Float64Array
   final: Float64Array[]
@@ -39,12 +42,28 @@ interface Run {
   dInit: Float64Array[]
   grads: Float64Array
   calls: Map<string, number>
+  /** Backward steps that received a pending product. */
+  pendingSteps: number
 }
 
 const read = async (k: Kernels, buf: BufferHandle): Promise<Float64Array> => Float64Array.from(await k.read(buf))
 
-/** One forward and backward of a cell over T steps on `k`, everything drawn from seed 23. */
-async function run(k: Kernels, options: Pick<CellOptions, 'kind' | 'reset' | 'peephole'>, reverse: boolean, masked: boolean): Promise<Run> {
+/** Counts the backward step calls of `kind` on `k` that are given a pending product. */
+function countPending(k: Kernels, kind: CellOptions['kind']): () => number {
+  const name = `${kind}BackwardStep`
+  const methods = k as unknown as Record<string, (...args: unknown[]) => unknown>
+  const original = methods[name]
+  let count = 0
+  methods[name] = (...args: unknown[]) => {
+    if (args[PENDING_ARGUMENT[kind]] !== null) count++
+    return original.apply(k, args)
+  }
+  return () => count
+}
+
+/** One forward and backward of a cell over T steps, everything drawn from seed 23; `ones`: a mask of all ones. */
+async function run(options: Pick<CellOptions, 'kind' | 'reset' | 'peephole'>, reverse: boolean, ones: boolean): Promise<Run> {
+  const k = new ReferenceKernels('f64')
   const random = new Random(23)
   const T = 5, B = 3, X = 4, H = 6
   const params = new ParamBuilder()
@@ -56,16 +75,13 @@ async function run(k: Kernels, options: Pick<CellOptions, 'kind' | 'reset' | 'pe
   const dys = randomBuffer(k, T * B * H, random)
   const dFinal = { h: randomBuffer(k, B * H, random), c: cell.hasCellState ? randomBuffer(k, B * H, random) : null }
   let mask: BufferHandle | null = null
-  if (masked) {
-    // Sequence 1 held at the first and last steps, sequence 2 at step 2.
+  if (ones) {
     mask = k.alloc(T * B)
-    k.write(mask, Array.from({ length: T * B }, (_, i) => {
-      const t = Math.floor(i / B), b = i % B
-      return (b === 1 && (t === 0 || t === T - 1)) || (b === 2 && t === 2) ? 0 : 1
-    }))
+    k.fill(T * B, mask, 1)
   }
   const kind = options.kind
   const calls = countCalls(k, [`${kind}Step`, `${kind}BackwardStep`, `${kind}Forward`, `${kind}Backward`])
+  const pendingSteps = countPending(k, kind)
   const ws = cell.workspace(k, T, B)
   store.zeroGrads()
   const forward = cell.forward(k, ws, xs, init, mask)
@@ -73,7 +89,7 @@ async function run(k: Kernels, options: Pick<CellOptions, 'kind' | 'reset' | 'pe
   const final = [await read(k, forward.final.h), ...(forward.final.c === null ? [] : [await read(k, forward.final.c)])]
   const back = cell.backward(k, ws, dys, dFinal)
   const dInit = [await read(k, back.dInit.h), ...(back.dInit.c === null ? [] : [await read(k, back.dInit.c)])]
-  return { ys, final, dxs: await read(k, back.dxs!), dInit, grads: await read(k, store.grads), calls }
+  return { ys, final, dxs: await read(k, back.dxs!), dInit, grads: await read(k, store.grads), calls, pendingSteps: pendingSteps() }
 }
 
 function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
@@ -82,35 +98,30 @@ function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>): v
   assert.ok(err <= TOLERANCE, `${what}: error ${err} > ${TOLERANCE}`)
 }
 
-test('the reference backend has no fused step kernels (it is the two-kernel spec)', () => {
-  const k: Kernels = new ReferenceKernels('f64')
-  for (const name of ['rnnStep', 'rnnBackwardStep', 'lstmStep', 'lstmBackwardStep', 'gruStep', 'gruBackwardStep'] as const) {
-    assert.equal(k[name], undefined, name)
-  }
-})
-
 for (const [label, options] of CELLS) {
   for (const reverse of [false, true]) {
-    for (const masked of [false, true]) {
-      test(`${label}${reverse ? ' (reverse)' : ''}${masked ? ', with a padding mask' : ''}: the fused path where the backend has it, the same results`, async () => {
-        const T = 5
-        const kind = options.kind
-        const plain = await run(new ReferenceKernels('f64'), options, reverse, masked)
-        const fused = await run(new FusedReference('f64'), options, reverse, masked)
-        // The choice: the plain backend runs the pointwise kernels once per step; the fused one its
-        // fused kernels once per step, and the pointwise kernels only inside them (once per step too).
-        assert.equal(plain.calls.get(`${kind}Step`), 0)
-        assert.equal(plain.calls.get(`${kind}Forward`), T)
-        assert.equal(plain.calls.get(`${kind}Backward`), T)
-        assert.equal(fused.calls.get(`${kind}Step`), T)
-        assert.equal(fused.calls.get(`${kind}BackwardStep`), T)
-        close('outputs', fused.ys, plain.ys)
-        fused.final.forEach((s, i) => close(`final state ${i}`, s, plain.final[i]))
-        close('input gradients', fused.dxs, plain.dxs)
-        fused.dInit.forEach((s, i) => close(`initial-state gradient ${i}`, s, plain.dInit[i]))
-        close('parameter gradients', fused.grads, plain.grads)
-        assert.ok(plain.grads.some((g) => Math.abs(g) > 1e-3), 'the comparison is not vacuous')
-      })
-    }
+    test(`${label}${reverse ? ' (reverse)' : ''}: one fused step kernel per step; a pending product gives what a whole da gives`, async () => {
+      const T = 5
+      const kind = options.kind
+      const pending = await run(options, reverse, false)
+      const whole = await run(options, reverse, true)
+      for (const r of [pending, whole]) {
+        // The step kernels once per step; the pointwise kernels only inside them (once per step too).
+        assert.equal(r.calls.get(`${kind}Step`), T)
+        assert.equal(r.calls.get(`${kind}BackwardStep`), T)
+        assert.equal(r.calls.get(`${kind}Forward`), T)
+        assert.equal(r.calls.get(`${kind}Backward`), T)
+      }
+      // Without a mask every step but the first takes the product of the step after it; with one,
+      // the loop has added each product before the step.
+      assert.equal(pending.pendingSteps, T - 1)
+      assert.equal(whole.pendingSteps, 0)
+      close('outputs', pending.ys, whole.ys)
+      pending.final.forEach((s, i) => close(`final state ${i}`, s, whole.final[i]))
+      close('input gradients', pending.dxs, whole.dxs)
+      pending.dInit.forEach((s, i) => close(`initial-state gradient ${i}`, s, whole.dInit[i]))
+      close('parameter gradients', pending.grads, whole.grads)
+      assert.ok(whole.grads.some((g) => Math.abs(g) > 1e-3), 'the comparison is not vacuous')
+    })
   }
 }

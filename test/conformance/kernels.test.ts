@@ -93,6 +93,22 @@ class OverwritingPeepholeGrad extends ReferenceKernels {
   }
 }
 
+/** lstmBackwardStep that drops the pending product dz<t+1> W_hh from its incoming gradient. */
+class DroppedPendingProduct extends ReferenceKernels {
+  override lstmBackwardStep(...args: Parameters<Kernels['lstmBackwardStep']>): void {
+    args[8] = null // dzNext
+    super.lstmBackwardStep(...args)
+  }
+}
+
+/** rnnStep as the old two-kernel step: the recurrent product added into xw in place, which is read only. */
+class InPlaceRnnStep extends ReferenceKernels {
+  override rnnStep(B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, a: BufferHandle): void {
+    this.gemm({ transA: false, transB: true, m: B, n: H, k: H, alpha: 1, a: aPrev, lda: H, b: wHh, ldb: H, beta: 1, c: xw, ldc: H })
+    this.rnnForward(B, H, xw, a)
+  }
+}
+
 /** The textbook BCE, -(y log σ(z) + (1-y) log(1-σ(z))): log(0) at |z| = 1e4. */
 class NaiveBinaryCrossEntropy extends ReferenceKernels {
   override sigmoidCrossEntropy(...args: Parameters<Kernels['sigmoidCrossEntropy']>): void {
@@ -160,6 +176,8 @@ const planted: [string, KernelMethod, () => Kernels, RegExp][] = [
   ['copy writes the destination padding', 'copy', () => new WideCopy(), /dst\[/],
   ['scatterAdd overwrites', 'scatterAdd', () => new OverwritingScatter(), /dTable/],
   ['lstmBackward overwrites dPeep', 'lstmBackward', () => new OverwritingPeepholeGrad(), /dPeep/],
+  ['lstmBackwardStep drops the pending product', 'lstmBackwardStep', () => new DroppedPendingProduct(), /pending product.*dz\[/],
+  ['rnnStep writes its input xw', 'rnnStep', () => new InPlaceRnnStep(), /xw is an input/],
   ['sigmoid cross-entropy is computed naively', 'sigmoidCrossEntropy', () => new NaiveBinaryCrossEntropy(), /±1e4.*not finite|not finite/],
   ['tanh overflows', 'activation', () => new NaiveTanh(), /tanh/],
   ['alloc hands out dirty memory', 'alloc', () => new DirtyPool(), /alloc/],

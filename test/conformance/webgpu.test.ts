@@ -9,7 +9,8 @@
  *   before it; an error the device reports coming back as a RecurError;
  * - refusals: buffers larger than the adapter binds, the `webgpu` package missing, the Vulkan check,
  *   and the registry's rule that a software adapter is used only when forced by name;
- * - the optional fused step kernels, against their two-kernel composition (at the end).
+ * - the fused step kernels (WGSL of their own), against their composition on the reference backend
+ *   (at the end), in a cell's placement and in the one that makes them fall back to the composition.
  *
  * Without a GPU this runs on Chromium's SwiftShader Vulkan driver (set here when VK_DRIVER_FILES is
  * unset and the driver is installed); where no adapter can be had, every test skips with the reason.
@@ -31,7 +32,7 @@ import { BASIC } from '../../src/kernels/webgpu/programs/basic.js'
 import { startWebGpuNode, vulkanProblem } from '../../src/kernels/webgpu/node.js'
 import { Random } from '../../src/random.js'
 import { Bench, gemmCase, runConformance } from '../helpers/conformance.js'
-import { countCalls, FusedReference } from '../helpers/fused-steps.js'
+import { countCalls } from '../helpers/count-calls.js'
 
 /** Chromium's software Vulkan driver (Debian's chromium package). */
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json'
@@ -291,9 +292,9 @@ describe('webgpu: refusals', () => {
 })
 
 /**
- * The fused step kernels (the optional `rnnStep`, `lstmStep`, `gruStep` and backward twins: one
- * dispatch per step, ./src/kernels/webgpu/programs/steps.ts) against their two-kernel composition on
- * the f64 reference backend (test/helpers/fused-steps.ts), on shapes at the edges of the step tiles
+ * The fused step kernels (`rnnStep`, `lstmStep`, `gruStep` and backward twins: one dispatch per step
+ * here, ./src/kernels/webgpu/programs/steps.ts) against the f64 reference backend's, which are their
+ * two-kernel composition (src/kernels/composed-steps.ts), on shapes at the edges of the step tiles
  * (32 units x 8 rows, and 32 x 1 for B = 1): B = 1, H = 1, a whole tile, a tile plus one row and one
  * unit (H = 33 also makes the product's K = H, 3H, 4H end mid-stage of 16).
  *
@@ -307,7 +308,7 @@ describe('webgpu: refusals', () => {
  * 1e-5 relative to max(1, |want|): f32 sums of at most 4H = 132 products of values below 1 in
  * another order than the oracle's, against f64.
  */
-describe('webgpu: fused step kernels against their two-kernel composition', () => {
+describe('webgpu: fused step kernels against their composition on the reference backend', () => {
   type Role = 'in' | 'out' | 'acc'
   interface FusedCase {
     label: string
@@ -322,7 +323,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
     const list: FusedCase[] = [{
       label: 'rnnStep',
       operands: [['xw', BH, 'in'], ['aPrev', BH, 'in'], ['wHh', H * H, 'in'], ['a', BH, 'out']],
-      call: (k, v) => k.rnnStep!(B, H, v('xw')!, v('aPrev')!, v('wHh')!, v('a')!),
+      call: (k, v) => k.rnnStep(B, H, v('xw')!, v('aPrev')!, v('wHh')!, v('a')!),
     }]
     for (const pending of [false, true]) {
       // dz of step t+1, whose product with W_hh the step adds to da: (B,H) for an RNN, (B,4H) for an LSTM.
@@ -330,7 +331,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
       list.push({
         label: `rnnBackwardStep${pending ? ' with a pending product' : ''}`,
         operands: [['a', BH, 'in'], ['daOut', BH, 'in'], ['daNext', BH, 'in'], ...dzNext(1), ['wHh', H * H, 'in'], ['dz', BH, 'out'], ['daPrev', BH, 'out']],
-        call: (k, v) => k.rnnBackwardStep!(B, H, v('a')!, v('daOut')!, v('daNext')!, v('dzNext'), v('wHh')!, v('dz')!, v('daPrev')!),
+        call: (k, v) => k.rnnBackwardStep(B, H, v('a')!, v('daOut')!, v('daNext')!, v('dzNext'), v('wHh')!, v('dz')!, v('daPrev')!),
       })
       for (const peephole of [false, true]) {
         const peep: [string, number, Role][] = peephole ? [['peep', 3 * H, 'in']] : []
@@ -339,7 +340,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
             label: `lstmStep${peephole ? ' with peepholes' : ''}`,
             operands: [['xw', 4 * BH, 'in'], ['aPrev', BH, 'in'], ['wHh', 4 * H * H, 'in'], ['cPrev', BH, 'in'], ...peep,
               ['gates', 4 * BH, 'out'], ['c', BH, 'out'], ['a', BH, 'out']],
-            call: (k, v) => k.lstmStep!(B, H, v('xw')!, v('aPrev')!, v('wHh')!, v('cPrev')!, v('peep'), v('gates')!, v('c')!, v('a')!),
+            call: (k, v) => k.lstmStep(B, H, v('xw')!, v('aPrev')!, v('wHh')!, v('cPrev')!, v('peep'), v('gates')!, v('c')!, v('a')!),
           })
         }
         list.push({
@@ -347,7 +348,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
           operands: [['gates', 4 * BH, 'in'], ['cPrev', BH, 'in'], ['c', BH, 'in'], ...peep, ['daOut', BH, 'in'], ['daNext', BH, 'in'],
             ...dzNext(4), ['wHh', 4 * H * H, 'in'], ['dcNext', BH, 'in'], ['dz', 4 * BH, 'out'], ['daPrev', BH, 'out'], ['dcPrev', BH, 'out'],
             ...(peephole ? [['dPeep', 3 * H, 'acc'] as [string, number, Role]] : [])],
-          call: (k, v) => k.lstmBackwardStep!(B, H, v('gates')!, v('cPrev')!, v('c')!, v('peep'), v('daOut')!, v('daNext')!, v('dzNext'),
+          call: (k, v) => k.lstmBackwardStep(B, H, v('gates')!, v('cPrev')!, v('c')!, v('peep'), v('daOut')!, v('daNext')!, v('dzNext'),
             v('wHh')!, v('dcNext')!, v('dz')!, v('daPrev')!, v('dcPrev')!, v('dPeep')),
         })
       }
@@ -357,7 +358,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
             label: `gruStep, reset ${reset}`,
             operands: [['xw', 3 * BH, 'in'], ['cPrev', BH, 'in'], ['wHh', 3 * H * H, 'in'], ['bh', 3 * H, 'in'], ['hw', 3 * BH, 'out'],
               ...(reset === 'before' ? [['rc', BH, 'out'] as [string, number, Role]] : []), ['gates', 3 * BH, 'out'], ['c', BH, 'out']],
-            call: (k, v) => k.gruStep!(reset, B, H, v('xw')!, v('cPrev')!, v('wHh')!, v('bh')!, v('hw')!, v('rc'), v('gates')!, v('c')!),
+            call: (k, v) => k.gruStep(reset, B, H, v('xw')!, v('cPrev')!, v('wHh')!, v('bh')!, v('hw')!, v('rc'), v('gates')!, v('c')!),
           })
         }
         list.push({
@@ -365,7 +366,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
           operands: [['gates', 3 * BH, 'in'], ['hw', 3 * BH, 'in'], ['bh', 3 * H, 'in'], ['cPrev', BH, 'in'], ['dcOut', BH, 'in'],
             ['dcNext', BH, 'in'], ...(pending ? [['dhwNext', 3 * BH, 'in'] as [string, number, Role]] : []), ['wHh', 3 * H * H, 'in'],
             ['dxw', 3 * BH, 'out'], ['dhw', 3 * BH, 'out'], ['dcPrev', BH, 'out']],
-          call: (k, v) => k.gruBackwardStep!(reset, B, H, v('gates')!, v('hw')!, v('bh')!, v('cPrev')!, v('dcOut')!, v('dcNext')!,
+          call: (k, v) => k.gruBackwardStep(reset, B, H, v('gates')!, v('hw')!, v('bh')!, v('cPrev')!, v('dcOut')!, v('dcNext')!,
             v('dhwNext'), v('wHh')!, v('dxw')!, v('dhw')!, v('dcPrev')!),
         })
       }
@@ -410,7 +411,7 @@ describe('webgpu: fused step kernels against their two-kernel composition', () =
       const value = () => (name === 'gates' ? random.range(0.05, 0.95) : random.range(-1, 1))
       host.set(name, Array.from({ length }, () => Math.fround(role === 'out' ? NaN : value())))
     }
-    const oracle = new FusedReference('f64')
+    const oracle = new ReferenceKernels('f64')
     const mine = place(gpu, c, host, separate), theirs = place(oracle, c, host, separate)
     c.call(gpu, mine.v)
     c.call(oracle, theirs.v)

@@ -27,11 +27,7 @@ import { ReferenceKernels } from '../../src/kernels/reference/index.js'
 import type { Activation, BufferHandle, DType, GruReset, Kernels, Pooling } from '../../src/kernels/types.js'
 import { Random } from '../../src/random.js'
 
-/**
- * The names of the interface's required functions: the record of cases below must have one entry per
- * name. (The optional fused step kernels are checked against their two-kernel composition by the
- * backends that have them: test/conformance/webgpu.test.ts.)
- */
+/** The names of the interface's functions: the record of cases below must have one entry per name. */
 export type KernelMethod = { [K in keyof Kernels]-?: Kernels[K] extends (...args: never[]) => unknown ? K : never }[keyof Kernels]
 
 export type MakeBackend = () => Kernels | Promise<Kernels>
@@ -274,6 +270,12 @@ function cases(): Record<KernelMethod, ConformanceCase[]> {
     gruForward: gruForwardCases(),
     gruBackward: gruBackwardCases(),
     gruResetBackward: gruResetBackwardCases(),
+    rnnStep: rnnStepCases(),
+    rnnBackwardStep: rnnBackwardStepCases(),
+    lstmStep: lstmStepCases(),
+    lstmBackwardStep: lstmBackwardStepCases(),
+    gruStep: gruStepCases(),
+    gruBackwardStep: gruBackwardStepCases(),
     holdForward: holdForwardCases(),
     holdBackward: holdBackwardCases(),
     poolForward: poolForwardCases(),
@@ -855,6 +857,251 @@ function gruResetBackwardCases(): ConformanceCase[] {
       },
     }
   })
+}
+
+// ---- recurrent cells, fused steps -------------------------------------------------------------------------
+// A step kernel is the recurrent product and a pointwise kernel above (src/kernels/composed-steps.ts).
+// The product z = xw + a<t-1> W_hh^T (backward: da = da_out + da_next + dz<t+1> W_hh over K columns)
+// is within (K+2)·eps of its scale S = max |xw| + Σ_p |a_p| |W_jp|, as for gemm; the pointwise math
+// after it passes an error in z on with a factor of at most 3 (σ' ≤ 1/4, tanh' ≤ 1, products with
+// gates in [0,1] and with c<t-1> in [-2,2], peepholes below 1/2). So a step's tolerance is its pointwise
+// kernel's ulps plus 3·(K+2)·S ulps, S computed from the case's data. W_hh is drawn at the scale of a
+// trained one, U(±1/√H), so S stays O(√H) and the saturated cases stay rare.
+
+/**
+ * The scale of a recurrent product, max over rows r < B and columns j < n of
+ * |carry[r,j]| + Σ_{p<K} |x[r,p]| |W(p,j)|; forward (z = carry + x W^T) W(p,j) = w[j*K + p],
+ * backward (carry + x W) W(p,j) = w[p*n + j]. x has row stride ldx; carry is (B,n) or absent.
+ */
+function productScale(
+  B: number, n: number, K: number, carry: ArrayLike<number> | null, x: ArrayLike<number> | null, ldx: number,
+  w: ArrayLike<number>, transposed: boolean,
+): number {
+  let scale = 0
+  for (let r = 0; r < B; r++) {
+    for (let j = 0; j < n; j++) {
+      let s = carry === null ? 0 : Math.abs(carry[r * n + j])
+      if (x !== null) for (let p = 0; p < K; p++) s += Math.abs(x[r * ldx + p]) * Math.abs(transposed ? w[j * K + p] : w[p * n + j])
+      scale = Math.max(scale, s)
+    }
+  }
+  return scale
+}
+
+/** The tolerance of a step: `ulps` of its pointwise kernel plus the product's 3·(K+2)·S (see above). */
+function stepTolerance(b: Bench, ulps: number, K: number, scale: number): number {
+  return (ulps + 3 * (K + 2) * scale) * b.eps
+}
+
+/** |x| + |y| elementwise (the carried gradients that add to the product). */
+function absSum(x: ArrayLike<number>, y: ArrayLike<number>): number[] {
+  return Array.from({ length: x.length }, (_, i) => Math.abs(x[i]) + Math.abs(y[i]))
+}
+
+/** W_hh (G*H, H) at a trained matrix's scale. */
+function recurrentWeights(b: Bench, G: number, H: number): Operand {
+  const limit = 1 / Math.sqrt(H)
+  return b.floats('wHh', b.uniform(G * H * H, -limit, limit))
+}
+
+function rnnStepCases(): ConformanceCase[] {
+  return cellShapes().map(([B, H], i) => {
+    const extreme = i % 3 === 0
+    return {
+      label: `rnnStep B=${B} H=${H}${extreme ? ' with saturating pre-activations (±1e4)' : ''} (xw read only)`,
+      run: async (b: Bench) => {
+        const xw = b.floats('xw', Array.from({ length: B * H }, () => preActivation(b, extreme)))
+        const aPrev = b.floats('aPrev', b.uniform(B * H, -1, 1))
+        const W = recurrentWeights(b, 1, H)
+        const A = b.floats('a', b.nans(B * H))
+        b.run((k, v) => k.rnnStep(B, H, v(xw), v(aPrev), v(W), v(A)))
+        const scale = productScale(B, H, H, xw.host, aPrev.host, H, W.host, true)
+        await b.expect(A, { tol: stepTolerance(b, FWD_ULPS, H, scale), floor: 1, finite: true })
+      },
+    }
+  })
+}
+
+function rnnBackwardStepCases(): ConformanceCase[] {
+  return cellShapes().map(([B, H], i) => {
+    const saturated = i % 3 === 0, pending = i % 2 === 0
+    return {
+      label: `rnnBackwardStep B=${B} H=${H}${pending ? ' with a pending product' : ''}${saturated ? ' saturated' : ''} (daPrev = 0)`,
+      run: async (b: Bench) => {
+        const A = b.floats('a', Array.from({ length: B * H }, () => candidateValue(b, saturated)))
+        const dOut = b.floats('daOut', b.uniform(B * H, -1, 1))
+        const dNext = b.floats('daNext', b.uniform(B * H, -1, 1))
+        const dzNext = pending ? b.floats('dzNext', b.uniform(B * H, -1, 1)) : null
+        const W = recurrentWeights(b, 1, H)
+        const dZ = b.floats('dz', b.nans(B * H))
+        const daPrev = b.floats('daPrev', b.nans(B * H))
+        b.run((k, v) => k.rnnBackwardStep(B, H, v(A), v(dOut), v(dNext), dzNext === null ? null : v(dzNext), v(W), v(dZ), v(daPrev)))
+        const scale = productScale(B, H, H, absSum(dOut.host, dNext.host), dzNext?.host ?? null, H, W.host, false)
+        await b.expect(dZ, { tol: stepTolerance(b, BWD_ULPS, H, scale), floor: 1, finite: true })
+        await b.expectExact(daPrev)
+      },
+    }
+  })
+}
+
+function lstmStepCases(): ConformanceCase[] {
+  return cellShapes().map(([B, H], i) => {
+    const peephole = i % 2 === 0, extreme = i % 3 === 0
+    return {
+      label: `lstmStep B=${B} H=${H}${peephole ? ' peephole' : ''}${extreme ? ' with saturating pre-activations (±1e4)' : ''} (xw read only)`,
+      run: async (b: Bench) => {
+        const xw = b.floats('xw', Array.from({ length: B * 4 * H }, () => preActivation(b, extreme)))
+        const aPrev = b.floats('aPrev', b.uniform(B * H, -1, 1))
+        const W = recurrentWeights(b, 4, H)
+        const cPrev = b.floats('cPrev', b.uniform(B * H, -2, 2))
+        const P = peephole ? b.floats('peep', b.uniform(3 * H, -0.5, 0.5)) : null
+        const G = b.floats('gates', b.nans(B * 4 * H))
+        const C = b.floats('c', b.nans(B * H))
+        const A = b.floats('a', b.nans(B * H))
+        b.run((k, v) => k.lstmStep(B, H, v(xw), v(aPrev), v(W), v(cPrev), P === null ? null : v(P), v(G), v(C), v(A)))
+        const scale = productScale(B, 4 * H, H, xw.host, aPrev.host, H, W.host, true)
+        for (const out of [G, C, A]) await b.expect(out, { tol: stepTolerance(b, FWD_ULPS, H, scale), floor: 1, finite: true })
+      },
+    }
+  })
+}
+
+function lstmBackwardStepCases(): ConformanceCase[] {
+  return cellShapes().map(([B, H], i) => {
+    // Every pairing of peephole and pending product, each over every H.
+    const peephole = i % 2 === 1, pending = Math.floor(i / 2) % 2 === 0, saturated = i % 3 === 0
+    return {
+      label: `lstmBackwardStep B=${B} H=${H}${peephole ? ' peephole (dPeep +=)' : ''}${pending ? ' with a pending product' : ''}${saturated ? ' saturated gates' : ''} (daPrev = 0)`,
+      run: async (b: Bench) => {
+        // A consistent forward state, as for lstmBackward.
+        const gates: number[] = []
+        for (let r = 0; r < B; r++) {
+          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
+          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
+          for (let j = 0; j < H; j++) gates.push(candidateValue(b, saturated))
+          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
+        }
+        const cp = b.uniform(B * H, -2, 2)
+        const c = cp.map((x, idx) => {
+          const r = Math.floor(idx / H), j = idx % H, row = r * 4 * H
+          return b.round(gates[row + j]) * b.round(gates[row + 2 * H + j]) + b.round(gates[row + H + j]) * b.round(x)
+        })
+        const G = b.floats('gates', gates)
+        const cPrev = b.floats('cPrev', cp)
+        const C = b.floats('c', c)
+        const P = peephole ? b.floats('peep', b.uniform(3 * H, -0.5, 0.5)) : null
+        const dOut = b.floats('daOut', b.uniform(B * H, -1, 1))
+        const dNext = b.floats('daNext', b.uniform(B * H, -1, 1))
+        const dzNext = pending ? b.floats('dzNext', b.uniform(B * 4 * H, -1, 1)) : null
+        const W = recurrentWeights(b, 4, H)
+        const dcNext = b.floats('dcNext', b.uniform(B * H, -1, 1))
+        const dZ = b.floats('dz', b.nans(B * 4 * H))
+        const daPrev = b.floats('daPrev', b.nans(B * H))
+        const dcPrev = b.floats('dcPrev', b.nans(B * H))
+        const dP = peephole ? b.floats('dPeep', b.uniform(3 * H, -1, 1)) : null
+        b.run((k, v) => k.lstmBackwardStep(
+          B, H, v(G), v(cPrev), v(C), P === null ? null : v(P), v(dOut), v(dNext), dzNext === null ? null : v(dzNext),
+          v(W), v(dcNext), v(dZ), v(daPrev), v(dcPrev), dP === null ? null : v(dP),
+        ))
+        const scale = productScale(B, H, 4 * H, absSum(dOut.host, dNext.host), dzNext?.host ?? null, 4 * H, W.host, false)
+        const tol = stepTolerance(b, BWD_ULPS, 4 * H, scale)
+        await b.expect(dZ, { tol, floor: 1, finite: true })
+        await b.expect(dcPrev, { tol, floor: 1, finite: true })
+        await b.expectExact(daPrev)
+        if (dP !== null) {
+          // dPeep sums B terms dz·state onto its old value ((B+1)·eps of Σ|terms|), and each dz is
+          // within tol·max(|dz|, 1): a floor of Σ|terms| + Σ|state| covers both.
+          const dz = await b.want(dZ)
+          const floor = (idx: number): number => {
+            const block = Math.floor(idx / H), j = idx % H
+            let s = Math.abs(dP.host[idx])
+            for (let r = 0; r < B; r++) {
+              const state = Math.abs(block === 2 ? C.host[r * H + j] : cPrev.host[r * H + j])
+              s += Math.abs(dz[r * 4 * H + (block === 2 ? 3 : block) * H + j]) * state + state
+            }
+            return Math.max(s, 1)
+          }
+          await b.expect(dP, { tol: (B + 1) * b.eps + tol, floor })
+        }
+      },
+    }
+  })
+}
+
+function gruStepCases(): ConformanceCase[] {
+  return (['after', 'before'] as const satisfies readonly GruReset[]).flatMap((reset) => cellShapes().map(([B, H], i) => {
+    const extreme = i % 3 === 0
+    return {
+      label: `gruStep reset-${reset} B=${B} H=${H}${extreme ? ' with saturating pre-activations (±1e4)' : ''} (xw read only)`,
+      run: async (b: Bench) => {
+        const xw = b.floats('xw', Array.from({ length: B * 3 * H }, () => preActivation(b, extreme)))
+        const cPrev = b.floats('cPrev', b.uniform(B * H, -1, 1))
+        const W = recurrentWeights(b, 3, H)
+        const bh = b.floats('bh', b.uniform(3 * H, -1, 1))
+        const hw = b.floats('hw', b.nans(B * 3 * H))
+        const rc = reset === 'before' ? b.floats('rc', b.nans(B * H)) : null
+        const G = b.floats('gates', b.nans(B * 3 * H))
+        const C = b.floats('c', b.nans(B * H))
+        b.run((k, v) => k.gruStep(reset, B, H, v(xw), v(cPrev), v(W), v(bh), v(hw), rc === null ? null : v(rc), v(G), v(C)))
+        // hw is a product: gemm's floor Σ_p |c_p| |W_jp| (|Γr c| ≤ |c| bounds 'before's c~ block, whose
+        // input rc carries gruResetForward's own ulps too).
+        const hwFloor = (idx: number): number => {
+          const r = Math.floor(idx / (3 * H)), j = idx % (3 * H)
+          let s = 0
+          for (let p = 0; p < H; p++) s += Math.abs(cPrev.host[r * H + p]) * Math.abs(W.host[j * H + p])
+          return s
+        }
+        await b.expect(hw, { tol: (H + 2 + FWD_ULPS) * b.eps, floor: hwFloor, finite: true })
+        // The gates see xw + hw + bh: the product's scale with xw and bh as its carry.
+        const carry = xw.host.map((x, idx) => Math.abs(x) + Math.abs(bh.host[idx % (3 * H)]))
+        const scale = productScale(B, 3 * H, H, carry, cPrev.host, H, W.host, true)
+        // K = H + FWD_ULPS: hw's error above, which for 'before' includes rc's own ulps.
+        const tol = stepTolerance(b, FWD_ULPS, H + FWD_ULPS, scale)
+        for (const out of [G, C, ...(rc === null ? [] : [rc])]) await b.expect(out, { tol, floor: 1, finite: true })
+      },
+    }
+  }))
+}
+
+function gruBackwardStepCases(): ConformanceCase[] {
+  return (['after', 'before'] as const satisfies readonly GruReset[]).flatMap((reset) => cellShapes().map(([B, H], i) => {
+    const saturated = i % 3 === 0, pending = i % 2 === 0
+    return {
+      label: `gruBackwardStep reset-${reset} B=${B} H=${H}${pending ? ' with a pending product' : ''}${saturated ? ' saturated gates' : ''}`,
+      run: async (b: Bench) => {
+        const G = b.floats('gates', gruGates(b, B, H, saturated))
+        const hw = b.floats('hw', b.uniform(B * 3 * H, -2, 2))
+        const bh = b.floats('bh', b.uniform(3 * H, -1, 1))
+        const cPrev = b.floats('cPrev', b.uniform(B * H, -1, 1))
+        const dOut = b.floats('dcOut', b.uniform(B * H, -1, 1))
+        const dNext = b.floats('dcNext', b.uniform(B * H, -1, 1))
+        const dhwNext = pending ? b.floats('dhwNext', b.uniform(B * 3 * H, -1, 1)) : null
+        const W = recurrentWeights(b, 3, H)
+        const dxw = b.floats('dxw', b.nans(B * 3 * H))
+        const dhw = b.floats('dhw', b.nans(B * 3 * H))
+        const dcPrev = b.floats('dcPrev', b.nans(B * H))
+        b.run((k, v) => k.gruBackwardStep(
+          reset, B, H, v(G), v(hw), v(bh), v(cPrev), v(dOut), v(dNext), dhwNext === null ? null : v(dhwNext), v(W), v(dxw), v(dhw), v(dcPrev),
+        ))
+        // The pending product takes dhwNext's three blocks ('after') or its [r u] blocks ('before').
+        const K = reset === 'after' ? 3 * H : 2 * H
+        const scale = productScale(B, H, K, absSum(dOut.host, dNext.host), dhwNext?.host ?? null, 3 * H, W.host, false)
+        let tol = stepTolerance(b, BWD_ULPS, K, scale)
+        if (reset === 'before') {
+          // drc = dhw[c~] W_cc mixes the units: each dhw[c~] (|dhw[c~]| ≤ |dc| ≤ S) brings its error
+          // times Σ_p |W_cc| (≤ √H), plus that product's own (H+2)·eps.
+          let wSum = 0
+          for (let j = 0; j < H; j++) {
+            let s = 0
+            for (let p = 0; p < H; p++) s += Math.abs(W.host[(2 * H + p) * H + j])
+            wSum = Math.max(wSum, s)
+          }
+          tol += (tol * Math.max(scale, 1) + (H + 2) * b.eps * scale) * wSum
+        }
+        for (const out of [dxw, dhw, dcPrev]) await b.expect(out, { tol, floor: 1, finite: true })
+      },
+    }
+  }))
 }
 
 // ---- padding and pooling over time ---------------------------------------------------------------------

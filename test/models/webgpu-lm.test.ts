@@ -28,7 +28,7 @@ import { decodeLanguageModel, encodeLanguageModel } from '../../src/models/langu
 import { LanguageModel, type LanguageModelArchitecture } from '../../src/models/language-model.js'
 import { defaultTokenizerOptions } from '../../src/text/tokenizers.js'
 import { LanguageModelTrainer } from '../../src/train/language-model-trainer.js'
-import { countCalls } from '../helpers/fused-steps.js'
+import { countCalls } from '../helpers/count-calls.js'
 import { charData, collect, syntheticCorpus } from '../helpers/lm.js'
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json'

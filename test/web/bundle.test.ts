@@ -22,10 +22,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
  *   bundler has dropped what it does not use: 77,299 bytes, 26.4 KB gzipped.
  * Both were then raised by 35,000 bytes for the WebGPU backend, which every browser build carries
  * (the registry offers it wherever navigator.gpu exists): 35,150 bytes minified, half of it the
- * WGSL source of its kernels, which no JavaScript minifier shortens.
+ * WGSL source of its kernels, which no JavaScript minifier shortens. And by 14,000 / 15,000 bytes for
+ * the fused recurrent steps (the WGSL step programs, and the composed steps the reference backend
+ * carries): the entry measured 168,203 bytes and the worker 135,281 then.
  */
-const BUNDLE_CEILING_BYTES = 176_000
-const WORKER_CEILING_BYTES = 135_000
+const BUNDLE_CEILING_BYTES = 190_000
+const WORKER_CEILING_BYTES = 150_000
 
 /** The minified bundle of `entry`; a node: import it reaches fails the build unless `external` lets it through. */
 async function bundle(entry: string, format: 'esm' | 'iife', external: string[] = []): Promise<string> {

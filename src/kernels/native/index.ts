@@ -1,6 +1,8 @@
 /**
  * The native backend: every kernel of the interface in C++ (native/), SIMD (AVX-512, AVX2+FMA, or a
  * scalar twin, chosen from the CPU) on a persistent thread pool, reached through a Node-API addon.
+ * The fused recurrent steps (`lstmStep`, ...) are those kernels composed in TypeScript: the step's
+ * gemm, then its pointwise kernel (../composed-steps.ts), two or three calls into the addon.
  *
  * Memory: buffers are the addon's (64-byte aligned, zero-filled); a handle holds the byte address
  * of its first element and the owner object that frees the allocation when garbage collected (or
@@ -12,6 +14,7 @@
  */
 import { availableParallelism } from 'node:os'
 import { RecurError } from '../../errors.js'
+import { ComposedSteps } from '../composed-steps.js'
 import type {
   Activation, AdamArgs, BufferHandle, DType, FloatArray, GemmArgs, GruReset, Kernels, Pooling, SgdArgs,
 } from '../types.js'
@@ -74,6 +77,8 @@ export class NativeKernels implements Kernels {
   private readonly addon: NativeAddon
   private readonly a: Float64Array
   private readonly isaCode: number
+  /** The fused step kernels, composed from this backend's gemm and pointwise kernels. */
+  private readonly steps: ComposedSteps
 
   constructor(options: NativeOptions = {}) {
     const addon = loadAddon()
@@ -101,6 +106,7 @@ export class NativeKernels implements Kernels {
       addon.setArgs(argBlock)
     }
     this.a = argBlock
+    this.steps = new ComposedSteps(this)
   }
 
   // The address of a handle's first element; foreign handles are a programming error.
@@ -395,6 +401,50 @@ export class NativeKernels implements Kernels {
     a[8] = this.p(dhw)
     a[9] = this.p(dcPrev)
     this.addon.run(OP.GRU_RESET_BACKWARD)
+  }
+
+  // ---- recurrent cells, fused steps: the gemm and the pointwise kernels above, composed in TypeScript --
+  // (../composed-steps.ts; each kernel of the composition is one call into the addon.)
+
+  rnnStep(B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, act: BufferHandle): void {
+    this.steps.rnnStep(B, H, xw, aPrev, wHh, act)
+  }
+
+  rnnBackwardStep(
+    B: number, H: number, act: BufferHandle, daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null,
+    wHh: BufferHandle, dz: BufferHandle, daPrev: BufferHandle,
+  ): void {
+    this.steps.rnnBackwardStep(B, H, act, daOut, daNext, dzNext, wHh, dz, daPrev)
+  }
+
+  lstmStep(
+    B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, cPrev: BufferHandle,
+    peep: BufferHandle | null, gates: BufferHandle, c: BufferHandle, act: BufferHandle,
+  ): void {
+    this.steps.lstmStep(B, H, xw, aPrev, wHh, cPrev, peep, gates, c, act)
+  }
+
+  lstmBackwardStep(
+    B: number, H: number, gates: BufferHandle, cPrev: BufferHandle, c: BufferHandle, peep: BufferHandle | null,
+    daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null, wHh: BufferHandle, dcNext: BufferHandle,
+    dz: BufferHandle, daPrev: BufferHandle, dcPrev: BufferHandle, dPeep: BufferHandle | null,
+  ): void {
+    this.steps.lstmBackwardStep(B, H, gates, cPrev, c, peep, daOut, daNext, dzNext, wHh, dcNext, dz, daPrev, dcPrev, dPeep)
+  }
+
+  gruStep(
+    reset: GruReset, B: number, H: number, xw: BufferHandle, cPrev: BufferHandle, wHh: BufferHandle, bh: BufferHandle,
+    hw: BufferHandle, rc: BufferHandle | null, gates: BufferHandle, c: BufferHandle,
+  ): void {
+    this.steps.gruStep(reset, B, H, xw, cPrev, wHh, bh, hw, rc, gates, c)
+  }
+
+  gruBackwardStep(
+    reset: GruReset, B: number, H: number, gates: BufferHandle, hw: BufferHandle, bh: BufferHandle, cPrev: BufferHandle,
+    dcOut: BufferHandle, dcNext: BufferHandle, dhwNext: BufferHandle | null, wHh: BufferHandle,
+    dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,
+  ): void {
+    this.steps.gruBackwardStep(reset, B, H, gates, hw, bh, cPrev, dcOut, dcNext, dhwNext, wHh, dxw, dhw, dcPrev)
   }
 
   // ---- padding and pooling over time -----------------------------------------------------------

@@ -10,6 +10,7 @@ import type {
   Activation, AdamArgs, BufferHandle, DType, FloatArray, GemmArgs, GruReset, Kernels, Pooling, SgdArgs,
 } from '../types.js'
 import { RecurError } from '../../errors.js'
+import { ComposedSteps } from '../composed-steps.js'
 
 type Storage = Float32Array | Float64Array | Int32Array
 
@@ -36,11 +37,14 @@ export class ReferenceKernels implements Kernels {
   readonly name: string
   readonly precision: 'f32' | 'f64'
   private readonly Float: Float32ArrayConstructor | Float64ArrayConstructor
+  /** The fused step kernels, composed from this backend's own kernels (and its scratch buffer). */
+  private readonly steps: ComposedSteps
 
   constructor(precision: 'f32' | 'f64' = 'f32') {
     this.precision = precision
     this.name = precision === 'f32' ? 'reference' : 'reference-f64'
     this.Float = precision === 'f32' ? Float32Array : Float64Array
+    this.steps = new ComposedSteps(this)
   }
 
   // Unwraps a handle into its typed array. Handles of other backends are a programming error.
@@ -334,6 +338,50 @@ export class ReferenceKernels implements Kernels {
         dCp[k] += dRC[k] * r
       }
     }
+  }
+
+  // ---- recurrent cells, fused steps: the recurrent GEMM and the pointwise kernel above, composed --------
+  // Their definition is ../composed-steps.ts, written once for every backend that composes them.
+
+  rnnStep(B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, a: BufferHandle): void {
+    this.steps.rnnStep(B, H, xw, aPrev, wHh, a)
+  }
+
+  rnnBackwardStep(
+    B: number, H: number, a: BufferHandle, daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null,
+    wHh: BufferHandle, dz: BufferHandle, daPrev: BufferHandle,
+  ): void {
+    this.steps.rnnBackwardStep(B, H, a, daOut, daNext, dzNext, wHh, dz, daPrev)
+  }
+
+  lstmStep(
+    B: number, H: number, xw: BufferHandle, aPrev: BufferHandle, wHh: BufferHandle, cPrev: BufferHandle,
+    peep: BufferHandle | null, gates: BufferHandle, c: BufferHandle, a: BufferHandle,
+  ): void {
+    this.steps.lstmStep(B, H, xw, aPrev, wHh, cPrev, peep, gates, c, a)
+  }
+
+  lstmBackwardStep(
+    B: number, H: number, gates: BufferHandle, cPrev: BufferHandle, c: BufferHandle, peep: BufferHandle | null,
+    daOut: BufferHandle, daNext: BufferHandle, dzNext: BufferHandle | null, wHh: BufferHandle, dcNext: BufferHandle,
+    dz: BufferHandle, daPrev: BufferHandle, dcPrev: BufferHandle, dPeep: BufferHandle | null,
+  ): void {
+    this.steps.lstmBackwardStep(B, H, gates, cPrev, c, peep, daOut, daNext, dzNext, wHh, dcNext, dz, daPrev, dcPrev, dPeep)
+  }
+
+  gruStep(
+    reset: GruReset, B: number, H: number, xw: BufferHandle, cPrev: BufferHandle, wHh: BufferHandle, bh: BufferHandle,
+    hw: BufferHandle, rc: BufferHandle | null, gates: BufferHandle, c: BufferHandle,
+  ): void {
+    this.steps.gruStep(reset, B, H, xw, cPrev, wHh, bh, hw, rc, gates, c)
+  }
+
+  gruBackwardStep(
+    reset: GruReset, B: number, H: number, gates: BufferHandle, hw: BufferHandle, bh: BufferHandle, cPrev: BufferHandle,
+    dcOut: BufferHandle, dcNext: BufferHandle, dhwNext: BufferHandle | null, wHh: BufferHandle,
+    dxw: BufferHandle, dhw: BufferHandle, dcPrev: BufferHandle,
+  ): void {
+    this.steps.gruBackwardStep(reset, B, H, gates, hw, bh, cPrev, dcOut, dcNext, dhwNext, wHh, dxw, dhw, dcPrev)
   }
 
   // ---- padding ----------------------------------------------------------------------------------

@@ -12,9 +12,10 @@
  * Work: each kernel records one or two dispatches into the pending command encoder (./runtime.ts);
  * nothing waits for the GPU until the caller reads a buffer back.
  *
- * Recurrent steps: this backend has the optional fused step kernels (`lstmStep`, `lstmBackwardStep`,
- * ...; ./programs/steps.ts), so a time step of a cell is one dispatch (GRU reset 'before': two), and a
- * training step's many dispatches go to the GPU in a few submits.
+ * Recurrent steps: the fused step kernels (`lstmStep`, `lstmBackwardStep`, ...) are WGSL programs of
+ * their own (./programs/steps.ts), not the composition the CPU backends run, so a time step of a cell
+ * is one dispatch (GRU reset 'before': two), and a training step's many dispatches go to the GPU in a
+ * few submits.
  */
 import { RecurError } from '../../errors.js'
 import type {

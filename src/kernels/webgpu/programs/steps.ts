@@ -1,7 +1,7 @@
 /**
  * Fused recurrent steps: a time step's recurrent product and the cell's pointwise math in one
- * dispatch (the optional `rnnStep`, `lstmStep`, `gruStep` and their backward twins of the kernel
- * interface).
+ * dispatch (the `rnnStep`, `lstmStep`, `gruStep` kernels and their backward twins; the reference
+ * and native backends compose them from their GEMM and pointwise kernels, src/kernels/composed-steps.ts).
  *
  * A workgroup owns a tile of UJ hidden units and UB batch rows, one thread per (row b, unit j). Its
  * threads first accumulate the product for their (b, j), staging both factors through workgroup
