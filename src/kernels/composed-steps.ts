@@ -21,6 +21,7 @@ import type { BufferHandle, GruReset, Kernels } from './types.js'
 export class ComposedSteps {
   private readonly k: Kernels
   private buffer: BufferHandle | null = null
+  private readonly views = new Map<number, BufferHandle>()
 
   /** The compositions on the kernels of `k` (the backend that owns this object). */
   constructor(k: Kernels) {
@@ -134,13 +135,23 @@ export class ComposedSteps {
     return out
   }
 
-  /** The scratch buffer as `n` values; its contents are whatever the last composition left. */
+  /**
+   * The scratch buffer as `n` values; its contents are whatever the last composition left. Views
+   * are made once per length, so a time loop makes no new objects either.
+   */
   private scratch(n: number): BufferHandle {
     if (this.buffer === null || this.buffer.length < n) {
       if (this.buffer !== null) this.k.free(this.buffer)
       this.buffer = this.k.alloc(n)
+      this.views.clear()
     }
-    return this.buffer.length === n ? this.buffer : this.k.view(this.buffer, 0, n)
+    if (this.buffer.length === n) return this.buffer
+    let view = this.views.get(n)
+    if (view === undefined) {
+      view = this.k.view(this.buffer, 0, n)
+      this.views.set(n, view)
+    }
+    return view
   }
 
   /** gruStep's rc for reset 'before', which needs it. */

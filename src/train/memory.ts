@@ -13,7 +13,8 @@
  *                     layers, and the logits (T,B,V)
  *   workspace         the gradients of those (dXW, dHW (T,B,G*H), dxs (T,B,X)), the output
  *                     layer's dz and dLogits (T,B,V) and dx (T,B,H), the per-step carries (B,H),
- *                     token-id buffers, carried states, and one small view object per time step
+ *                     token-id buffers, carried states, one small view object per time step, and
+ *                     the backend's scratch for its composed step kernels ((B,G*H); GRU (B,H))
  *   validation        the same buffers again at the validation shapes (windows of 128 tokens)
  *                     and at the sampling shape (1,1), which the model keeps once made
  *   token ids         4 bytes per corpus token, and the copy of the validation part
@@ -198,9 +199,12 @@ export function estimateLanguageModelTraining(config: LanguageModelMemoryConfig)
   const stateValues = (b: number) => a.layers * (a.cell === 'lstm' ? 2 : 1) * b * H
 
   // The training shape, and the trainer: carried states, the squared gradient norm (1 value), the
-  // window's ids and targets on the host.
+  // window's ids and targets on the host; and the backend's one scratch buffer for its composed
+  // step kernels at the largest batch (src/kernels/composed-steps.ts; WebGPU has none): an RNN's or
+  // LSTM's pre-activations (B,G*H); a GRU writes hw itself and needs (B,H) backward.
   const train = languageModelShapeCost(a, T, B, 'train')
-  const trainer: ShapeCost = { ...NO_COST, workspaceValues: stateValues(B) + 1, workspaceHostBytes: 2 * T * B * 4 }
+  const stepScratch = B * (a.cell === 'gru' ? 1 : GATES[a.cell]) * H
+  const trainer: ShapeCost = { ...NO_COST, workspaceValues: stateValues(B) + 1 + stepScratch, workspaceHostBytes: 2 * T * B * 4 }
 
   // Validation windows (evaluateStream: zero states per pass) and sampling (sampleTokens: the
   // probabilities (V) and states of one stream on the backend; on the host the probabilities in
