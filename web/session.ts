@@ -173,8 +173,10 @@ export class TrainingSession {
 
   /**
    * Trains for about `budgetMs` milliseconds (at least one step), then validates if a multiple of
-   * VAL_EVERY steps was reached.
-   * @throws RecurError 'NON_FINITE' when the loss stops being a number.
+   * VAL_EVERY steps was reached. Steps go through the trainer's guard, as in `recur train`: a step
+   * whose loss or gradient norm is not finite updates nothing and halves the learning rate.
+   * @throws RecurError 'NON_FINITE' when the guard stops the run (5 such steps in a row); the
+   *   model keeps the weights of its last finite step, so it can still be sampled and saved.
    */
   async train(budgetMs: number): Promise<SliceResult> {
     const trainer = this.trainer
@@ -183,11 +185,14 @@ export class TrainingSession {
     const points: ProgressPoint[] = []
     let validate = false
     do {
-      trainer.trainStep()
-      const loss = await trainer.readLoss()
-      if (!Number.isFinite(loss)) {
-        throw new RecurError('NON_FINITE', `the training loss became ${loss} at step ${trainer.step}`, `Start again with a lower learning rate (now ${this.settings.lr})`)
+      const { step, loss, gradNorm, verdict } = await trainer.trainStepGuarded()
+      if (verdict === 'stop') {
+        throw new RecurError(
+          'NON_FINITE', `training stopped at step ${step}: the loss was ${loss} and the gradient norm ${gradNorm}, step after step; the model keeps the weights of its last finite step`,
+          `Save or sample it, or start again with a lower learning rate (now ${this.settings.lr})`,
+        )
       }
+      if (verdict === 'skip') continue
       points.push({ step: trainer.step, loss })
       if (trainer.step % VAL_EVERY === 0) validate = true
     } while (!validate && performance.now() - start < budgetMs)

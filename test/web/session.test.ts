@@ -111,6 +111,26 @@ describe('TrainingSession', () => {
     assert.ok(Number.isFinite(slice.points[0]!.loss))
   })
 
+  test('a run that diverges is stopped by the guard, as recur train does, and the model can still be sampled and saved', async () => {
+    const session = TrainingSession.create(f32(), text, 'synthetic', { ...tiny, lr: 1e38 })
+    let stopped: unknown = null
+    let updates = 0
+    for (let i = 0; i < 40 && stopped === null; i++) {
+      try {
+        updates += (await session.train(0)).points.length
+      } catch (e) {
+        stopped = e
+      }
+    }
+    assert.ok(stopped instanceof Error && (stopped as { code?: string }).code === 'NON_FINITE', String(stopped))
+    assert.match((stopped as Error).message, /^training stopped at step \d+: the loss was .*; the model keeps the weights of its last finite step\. Save or sample it/)
+    assert.ok(updates >= 1 && updates < 40)
+    const sample = await session.sample({ seed: 1, temperature: 1, length: 20, prime: '' })
+    assert.equal(typeof sample, 'string')
+    const loaded = TrainingSession.load(f32(), await session.save(), 'diverged.recur')
+    assert.equal(loaded.step, session.step)
+  })
+
   test('refuses a text too short to train on and settings out of range', async () => {
     await expectRecurError(() => TrainingSession.create(f32(), 'too short', 'x', tiny), 'DATA', /fewer than one window for every stream \(4 x 13 = 52\)/)
     await expectRecurError(() => TrainingSession.create(f32(), text, 'x', { ...tiny, hidden: 0 }), 'OPTION', /hidden/)
