@@ -233,6 +233,26 @@ function preActivation(b: Bench, extreme: boolean): number {
   return b.random.range(-3, 3)
 }
 
+/**
+ * A consistent LSTM forward state for the backward kernels: gates (B,4H) [Γu Γf c~ Γo], c<t-1>
+ * (B,H) and c<t> = Γu c~ + Γf c<t-1>, from the values the backend will hold (rounded).
+ */
+function lstmForwardState(b: Bench, B: number, H: number, saturated: boolean): { gates: number[]; cp: number[]; c: number[] } {
+  const gates: number[] = []
+  for (let r = 0; r < B; r++) {
+    for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
+    for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
+    for (let j = 0; j < H; j++) gates.push(candidateValue(b, saturated))
+    for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
+  }
+  const cp = b.uniform(B * H, -2, 2)
+  const c = cp.map((x, idx) => {
+    const r = Math.floor(idx / H), j = idx % H, row = r * 4 * H
+    return b.round(gates[row + j]) * b.round(gates[row + 2 * H + j]) + b.round(gates[row + H + j]) * b.round(x)
+  })
+  return { gates, cp, c }
+}
+
 /** A gate value in (0,1), or exactly 0 / 1 (saturated) when `saturated`. */
 function gateValue(b: Bench, saturated: boolean): number {
   if (saturated && b.random.uniform() < 0.3) return b.pick([0, 1])
@@ -716,19 +736,7 @@ function lstmBackwardCases(): ConformanceCase[] {
     return {
       label: `lstmBackward B=${B} H=${H}${peephole ? ' peephole (dPeep +=)' : ''}${saturated ? ' saturated gates' : ''}`,
       run: async (b: Bench) => {
-        // A consistent forward state: gates [Γu Γf c~ Γo], c<t-1>, c<t> = Γu c~ + Γf c<t-1>.
-        const gates: number[] = []
-        for (let r = 0; r < B; r++) {
-          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
-          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
-          for (let j = 0; j < H; j++) gates.push(candidateValue(b, saturated))
-          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
-        }
-        const cp = b.uniform(B * H, -2, 2)
-        const c = cp.map((x, idx) => {
-          const r = Math.floor(idx / H), j = idx % H, row = r * 4 * H
-          return b.round(gates[row + j]) * b.round(gates[row + 2 * H + j]) + b.round(gates[row + H + j]) * b.round(x)
-        })
+        const { gates, cp, c } = lstmForwardState(b, B, H, saturated)
         const G = b.floats('gates', gates)
         const cPrev = b.floats('cPrev', cp)
         const C = b.floats('c', c)
@@ -973,19 +981,7 @@ function lstmBackwardStepCases(): ConformanceCase[] {
     return {
       label: `lstmBackwardStep B=${B} H=${H}${peephole ? ' peephole (dPeep +=)' : ''}${pending ? ' with a pending product' : ''}${saturated ? ' saturated gates' : ''} (daPrev = 0)`,
       run: async (b: Bench) => {
-        // A consistent forward state, as for lstmBackward.
-        const gates: number[] = []
-        for (let r = 0; r < B; r++) {
-          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
-          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
-          for (let j = 0; j < H; j++) gates.push(candidateValue(b, saturated))
-          for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
-        }
-        const cp = b.uniform(B * H, -2, 2)
-        const c = cp.map((x, idx) => {
-          const r = Math.floor(idx / H), j = idx % H, row = r * 4 * H
-          return b.round(gates[row + j]) * b.round(gates[row + 2 * H + j]) + b.round(gates[row + H + j]) * b.round(x)
-        })
+        const { gates, cp, c } = lstmForwardState(b, B, H, saturated)
         const G = b.floats('gates', gates)
         const cPrev = b.floats('cPrev', cp)
         const C = b.floats('c', c)
