@@ -13,7 +13,7 @@
  * Temporaries: the pre-activations z (B,G*H) of a forward step, and the incoming gradient with the
  * pending product added (B,H) of a backward step, live in one scratch buffer of the backend. It is
  * allocated by the first step and again only when a larger step comes, so a time loop allocates
- * nothing.
+ * nothing (views included).
  */
 import { RecurError } from '../errors.js'
 import type { BufferHandle, GruReset, Kernels } from './types.js'
@@ -22,6 +22,7 @@ export class ComposedSteps {
   private readonly k: Kernels
   private buffer: BufferHandle | null = null
   private readonly views = new Map<number, BufferHandle>()
+  private readonly candidateViews = new WeakMap<BufferHandle, BufferHandle>()
 
   /** The compositions on the kernels of `k` (the backend that owns this object). */
   constructor(k: Kernels) {
@@ -81,7 +82,7 @@ export class ComposedSteps {
       k.gruResetForward(B, H, xw, hw, bh, cPrev, resetState)
       k.gemm({
         transA: false, transB: true, m: B, n: H, k: H, alpha: 1, a: resetState, lda: H,
-        b: candidateRows(k, wHh, H), ldb: H, beta: 0, c: candidateBlock(k, hw, H), ldc: 3 * H,
+        b: this.candidate(wHh, 2 * H * H, H * H), ldb: H, beta: 0, c: this.candidate(hw, 2 * H, hw.length - 2 * H), ldc: 3 * H,
       })
     }
     k.gruForward(reset, B, H, xw, hw, bh, cPrev, gates, c)
@@ -105,8 +106,8 @@ export class ComposedSteps {
       // forward: hw[c~] = rc W_cc^T -> drc = dhw[c~] W_cc (dcIn is spent: drc takes the scratch over)
       const drc = this.scratch(B * H)
       k.gemm({
-        transA: false, transB: false, m: B, n: H, k: H, alpha: 1, a: candidateBlock(k, dhw, H), lda: 3 * H,
-        b: candidateRows(k, wHh, H), ldb: H, beta: 0, c: drc, ldc: H,
+        transA: false, transB: false, m: B, n: H, k: H, alpha: 1, a: this.candidate(dhw, 2 * H, dhw.length - 2 * H), lda: 3 * H,
+        b: this.candidate(wHh, 2 * H * H, H * H), ldb: H, beta: 0, c: drc, ldc: H,
       })
       k.gruResetBackward(B, H, gates, cPrev, drc, dxw, dhw, dcPrev)
     }
@@ -154,19 +155,23 @@ export class ComposedSteps {
     return view
   }
 
+  /**
+   * GRU reset-before's candidate part of `buf`, made once per buffer (the per-step buffers of a
+   * workspace and W_hh are the same handles step after step): the c~ block of a (B,3H) matrix (from
+   * column 2H, row stride 3H) or W_cc (H,H), the c~ rows of W_hh (3H,H).
+   */
+  private candidate(buf: BufferHandle, offset: number, length: number): BufferHandle {
+    let view = this.candidateViews.get(buf)
+    if (view === undefined) {
+      view = this.k.view(buf, offset, length)
+      this.candidateViews.set(buf, view)
+    }
+    return view
+  }
+
   /** gruStep's rc for reset 'before', which needs it. */
   private resetStateOf(rc: BufferHandle | null): BufferHandle {
     if (rc === null) throw new RecurError('BACKEND', `${this.k.name}: gruStep with reset 'before' needs the rc buffer (B,H)`)
     return rc
   }
-}
-
-/** The c~ block of a (B,3H) matrix: columns 2H..3H of every row (row stride 3H). */
-function candidateBlock(k: Kernels, m: BufferHandle, H: number): BufferHandle {
-  return k.view(m, 2 * H, m.length - 2 * H)
-}
-
-/** W_cc (H,H): the c~ rows of W_hh (3H,H). */
-function candidateRows(k: Kernels, wHh: BufferHandle, H: number): BufferHandle {
-  return k.view(wHh, 2 * H * H, H * H)
 }

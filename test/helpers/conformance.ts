@@ -234,10 +234,10 @@ function preActivation(b: Bench, extreme: boolean): number {
 }
 
 /**
- * A consistent LSTM forward state for the backward kernels: gates (B,4H) [Γu Γf c~ Γo], c<t-1>
- * (B,H) and c<t> = Γu c~ + Γf c<t-1>, from the values the backend will hold (rounded).
+ * A consistent LSTM forward state for the backward kernels, on the bench: gates (B,4H) [Γu Γf c~ Γo],
+ * c<t-1> (B,H) and c<t> = Γu c~ + Γf c<t-1>, from the values the backend will hold (rounded).
  */
-function lstmForwardState(b: Bench, B: number, H: number, saturated: boolean): { gates: number[]; cp: number[]; c: number[] } {
+function lstmForwardState(b: Bench, B: number, H: number, saturated: boolean) {
   const gates: number[] = []
   for (let r = 0; r < B; r++) {
     for (let j = 0; j < H; j++) gates.push(gateValue(b, saturated))
@@ -250,7 +250,7 @@ function lstmForwardState(b: Bench, B: number, H: number, saturated: boolean): {
     const r = Math.floor(idx / H), j = idx % H, row = r * 4 * H
     return b.round(gates[row + j]) * b.round(gates[row + 2 * H + j]) + b.round(gates[row + H + j]) * b.round(x)
   })
-  return { gates, cp, c }
+  return { G: b.floats('gates', gates), cPrev: b.floats('cPrev', cp), C: b.floats('c', c) }
 }
 
 /** A gate value in (0,1), or exactly 0 / 1 (saturated) when `saturated`. */
@@ -736,10 +736,7 @@ function lstmBackwardCases(): ConformanceCase[] {
     return {
       label: `lstmBackward B=${B} H=${H}${peephole ? ' peephole (dPeep +=)' : ''}${saturated ? ' saturated gates' : ''}`,
       run: async (b: Bench) => {
-        const { gates, cp, c } = lstmForwardState(b, B, H, saturated)
-        const G = b.floats('gates', gates)
-        const cPrev = b.floats('cPrev', cp)
-        const C = b.floats('c', c)
+        const { G, cPrev, C } = lstmForwardState(b, B, H, saturated)
         const P = peephole ? b.floats('peep', b.uniform(3 * H, -0.5, 0.5)) : null
         const dOut = b.floats('daOut', b.uniform(B * H, -1, 1))
         const dNext = b.floats('daNext', b.uniform(B * H, -1, 1))
@@ -981,10 +978,7 @@ function lstmBackwardStepCases(): ConformanceCase[] {
     return {
       label: `lstmBackwardStep B=${B} H=${H}${peephole ? ' peephole (dPeep +=)' : ''}${pending ? ' with a pending product' : ''}${saturated ? ' saturated gates' : ''} (daPrev = 0)`,
       run: async (b: Bench) => {
-        const { gates, cp, c } = lstmForwardState(b, B, H, saturated)
-        const G = b.floats('gates', gates)
-        const cPrev = b.floats('cPrev', cp)
-        const C = b.floats('c', c)
+        const { G, cPrev, C } = lstmForwardState(b, B, H, saturated)
         const P = peephole ? b.floats('peep', b.uniform(3 * H, -0.5, 0.5)) : null
         const dOut = b.floats('daOut', b.uniform(B * H, -1, 1))
         const dNext = b.floats('daNext', b.uniform(B * H, -1, 1))

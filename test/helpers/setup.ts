@@ -30,4 +30,13 @@ export function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>, flo
   return worst
 }
 
+/** Largest |a - b| / max(|b|, 1e-3 · max|b|): errors relative to b, floored at a thousandth of b's largest value. */
+export function scaledRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]))
+  let worst = 0
+  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-3 * scale))
+  return worst
+}
+
 export { Random }

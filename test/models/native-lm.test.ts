@@ -14,6 +14,7 @@ import type { Kernels } from '../../src/kernels/types.js'
 import { LanguageModel, type LanguageModelArchitecture } from '../../src/models/language-model.js'
 import { LanguageModelTrainer } from '../../src/train/language-model-trainer.js'
 import { charData, syntheticCorpus } from '../helpers/lm.js'
+import { scaledRelativeError } from '../helpers/setup.js'
 
 function nativeOrReason(): NativeKernels | string {
   try {
@@ -46,15 +47,6 @@ function trainer(m: LanguageModel): LanguageModelTrainer {
   })
 }
 
-/** |a - b| / max(|b|, 1e-3 · max|b|) over the elements, the largest. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]))
-  let worst = 0
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-3 * scale))
-  return worst
-}
-
 describe('language model: native training follows the reference backend', () => {
   for (const [name, overrides] of variants) {
     test(name, async (t) => {
@@ -75,7 +67,7 @@ describe('language model: native training follows the reference backend', () => 
       const lossA = await a.loss.mean(native), lossB = await b.loss.mean(reference)
       assert.ok(Math.abs(lossA - lossB) <= 1e-5 * lossB, `first loss: native ${lossA}, reference ${lossB}`)
       const gradA = await native.read(a.params.grads), gradB = await reference.read(b.params.grads)
-      const gradError = relativeError(gradA, gradB)
+      const gradError = scaledRelativeError(gradA, gradB)
       assert.ok(gradError <= 1e-3, `gradients differ by ${gradError.toExponential(2)} (relative, floored at 1e-3 of the largest)`)
 
       // A few training steps: losses step by step.

@@ -30,6 +30,7 @@ import { defaultTokenizerOptions } from '../../src/text/tokenizers.js'
 import { LanguageModelTrainer } from '../../src/train/language-model-trainer.js'
 import { countCalls } from '../helpers/count-calls.js'
 import { charData, collect, syntheticCorpus } from '../helpers/lm.js'
+import { scaledRelativeError } from '../helpers/setup.js'
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json'
 if (process.env['VK_DRIVER_FILES'] === undefined && existsSync(SWIFTSHADER)) process.env['VK_DRIVER_FILES'] = SWIFTSHADER
@@ -68,15 +69,6 @@ function trainer(m: LanguageModel, steps: number): LanguageModelTrainer {
   })
 }
 
-/** |a - b| / max(|b|, 1e-3 · max|b|) over the elements, the largest. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]))
-  let worst = 0
-  for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), 1e-3 * scale))
-  return worst
-}
-
 describe('language model: webgpu training follows the reference backend', () => {
   for (const [name, overrides] of variants) {
     test(name, async (t) => {
@@ -95,7 +87,7 @@ describe('language model: webgpu training follows the reference backend', () => 
       }
       const lossA = await a.loss.mean(gpu), lossB = await b.loss.mean(reference)
       assert.ok(Math.abs(lossA - lossB) <= 1e-5 * lossB, `first loss: webgpu ${lossA}, reference ${lossB}`)
-      const gradError = relativeError(await gpu.read(a.params.grads), await reference.read(b.params.grads))
+      const gradError = scaledRelativeError(await gpu.read(a.params.grads), await reference.read(b.params.grads))
       assert.ok(gradError <= 1e-3, `gradients differ by ${gradError.toExponential(2)} (relative, floored at 1e-3 of the largest)`)
 
       // A few training steps: losses step by step.

@@ -51,6 +51,29 @@ async function waitForState(page: Page, state: 'training' | 'paused'): Promise<v
   await page.waitForFunction(`document.querySelector('#status').dataset.state === '${state}'`, undefined, WAIT)
 }
 
+/**
+ * Sets the tiny model, presses Train and returns the first step's loss, which must be near ln V for
+ * an untrained model. (The shown loss is smoothed over the steps of a slice, and a fast machine runs
+ * many steps in the first one: the page keeps the first step's own loss beside it.)
+ */
+async function startTraining(page: Page): Promise<number> {
+  await setTinyModel(page)
+  await page.click('#train')
+  await waitForState(page, 'training')
+  await page.waitForFunction("document.querySelector('#stat-loss').textContent !== '–'", undefined, WAIT)
+  const firstLoss = Number(await page.getAttribute('#stat-loss', 'data-first'))
+  assert.ok(firstLoss > 3.5, `an untrained model's loss is near ln V, got ${firstLoss}`)
+  return firstLoss
+}
+
+/** Waits until the page has trained `steps` steps and shown a sample made while training. */
+async function waitForStepsAndSample(page: Page, steps: number): Promise<void> {
+  await page.waitForFunction(
+    `Number(document.querySelector('#stat-step').textContent.replace(/,/g, '')) >= ${steps} && document.querySelector('#sample-meta').textContent.includes('while training')`,
+    undefined, WAIT,
+  )
+}
+
 describe('the demo page in Chromium', () => {
   let demo: DemoBrowser
 
@@ -69,20 +92,10 @@ describe('the demo page in Chromium', () => {
     assert.equal(await page.textContent('#engine'), 'JavaScript')
     assert.match((await page.textContent('#backend')) ?? '', /^Backend: reference \(registered: webgpu, reference\) · WebGPU unavailable: no WebGPU adapter/)
 
-    await setTinyModel(page)
-    await page.click('#train')
-    await waitForState(page, 'training')
-    await page.waitForFunction("document.querySelector('#stat-loss').textContent !== '–'", undefined, WAIT)
-    // The shown loss is smoothed over the steps of a slice, and a fast machine runs many steps in
-    // the first one: compare with the first step's own loss, which the page keeps beside it.
-    const firstLoss = Number(await page.getAttribute('#stat-loss', 'data-first'))
-    assert.ok(firstLoss > 3.5, `an untrained model's loss is near ln V, got ${firstLoss}`)
+    const firstLoss = await startTraining(page)
 
     // The loss falls, a validation loss and a sample shown while training appear.
-    await page.waitForFunction(
-      "Number(document.querySelector('#stat-step').textContent.replace(/,/g, '')) >= 120 && document.querySelector('#sample-meta').textContent.includes('while training')",
-      undefined, WAIT,
-    )
+    await waitForStepsAndSample(page, 120)
     const loss = await statValue(page, 'stat-loss')
     assert.ok(loss < firstLoss - 0.5, `the loss falls: ${firstLoss} at first, ${loss} after 120 steps`)
     assert.ok(await statValue(page, 'stat-val') < firstLoss, 'a validation loss below the first training loss')
@@ -188,17 +201,9 @@ describe('the demo page on WebGPU (Chromium\'s SwiftShader adapter)', () => {
     assert.equal(await page.textContent('#engine'), 'WebGPU')
     assert.match((await page.textContent('#backend')) ?? '', /^Backend: webgpu on .*swiftshader.* \(a software adapter: correct, not fast\) \(registered: webgpu, reference\)$/i)
 
-    await setTinyModel(page)
-    await page.click('#train')
-    await waitForState(page, 'training')
-    await page.waitForFunction("document.querySelector('#stat-loss').textContent !== '–'", undefined, WAIT)
-    const firstLoss = Number(await page.getAttribute('#stat-loss', 'data-first'))
-    assert.ok(firstLoss > 3.5, `an untrained model's loss is near ln V, got ${firstLoss}`)
+    const firstLoss = await startTraining(page)
     // 30 steps (the software adapter makes a few a second; the first test checks the validation at 50).
-    await page.waitForFunction(
-      "Number(document.querySelector('#stat-step').textContent.replace(/,/g, '')) >= 30 && document.querySelector('#sample-meta').textContent.includes('while training')",
-      undefined, WAIT,
-    )
+    await waitForStepsAndSample(page, 30)
     const loss = await statValue(page, 'stat-loss')
     assert.ok(loss < firstLoss - 0.5, `the loss falls: ${firstLoss} at first, ${loss} after 30 steps`)
     await page.click('#pause')
